@@ -1,0 +1,75 @@
+"""Settings of the sidecar and the CLI: flags override ``PRESSPLAY_*`` environment variables.
+
+Every field here is a ``PRESSPLAY_<FIELD>`` variable (``PRESSPLAY_TOKEN_FILE``, ``PRESSPLAY_PORT``, ...)
+and, for ``pressplay serve``, a ``--<field>`` flag.  Secrets are never held here: only the *paths* of
+the mounted files that hold them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The sidecar's port. ``plugin.yaml`` declares the same number (a test keeps them equal).
+DEFAULT_PORT = 17820
+#: Where Argo's agent init container writes the sidecar's token (see the executor plugin contract §4).
+DEFAULT_TOKEN_FILE = Path("/var/run/argo/token")
+#: Executor-plugin key under ``template.plugin`` that marks a template as ours.
+PLUGIN_KEY = "pressplay"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Construct with keyword arguments to override the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRESSPLAY_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # --- the HTTP server -------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address to bind; the agent dials localhost.")
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="TCP port (plugin.yaml's containerPort).")
+    workers: int = Field(2, ge=1, le=32, description="gunicorn worker processes.")
+    threads: int = Field(8, ge=1, le=256, description="Threads per worker (workers x threads >= 16).")
+    token_file: Path = Field(DEFAULT_TOKEN_FILE, description="File holding the agent's bearer token.")
+    token: SecretStr | None = Field(
+        None, description="The bearer token itself (local use and tests; in a cluster use token_file)."
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted.")
+    log_level: str = Field("INFO", description="Python log level of the JSON logs.")
+
+    # --- GitHub App ------------------------------------------------------------------------
+    github_app_id: str | None = Field(None, description="The GitHub App's id (or client id).")
+    github_private_key_file: Path | None = Field(
+        None, description="PEM file of the GitHub App's private key, mounted from a Secret."
+    )
+    github_installation_id: int | None = Field(
+        None, description="Installation id; discovered per repository when unset."
+    )
+    github_api_url: str = Field("https://api.github.com", description="REST base URL (GHES: https://HOST/api/v3).")
+    github_token: SecretStr | None = Field(
+        None, description="Never used: pressplay authenticates as a GitHub App only. Set = startup error."
+    )
+
+    # --- Kubernetes / Argo CD ---------------------------------------------------------------
+    argocd_namespace: str = Field("argocd", description="Default namespace of Argo CD Applications.")
+    argocd_url: str | None = Field(None, description="Argo CD UI base URL, for links in outputs.")
+    kube_api_url: str | None = Field(
+        None, description="Kubernetes API URL override (tests); otherwise in-cluster or KUBECONFIG."
+    )
+
+    # --- pacing of waits ----------------------------------------------------------------------
+    requeue_min_seconds: int = Field(10, ge=1, description="Shortest requeue while things move.")
+    requeue_max_seconds: int = Field(300, ge=1, description="Longest requeue while nothing changes.")
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (non-``None``) overrides, e.g. from CLI flags."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

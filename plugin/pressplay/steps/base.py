@@ -1,0 +1,213 @@
+"""The step framework: arguments, context, outcomes and the two error kinds.
+
+A step is a plain function of ``(args, ctx)`` registered under its key with :func:`step`::
+
+    class HelloArgs(StepArgs):
+        name: str
+
+    @step("hello", HelloArgs)
+    def hello(args: HelloArgs, ctx: StepContext) -> Outcome:
+        return Succeeded({"greeting": f"hello {args.name}"}, summary=f"greeted {args.name}")
+
+It returns :class:`Succeeded`, :class:`Failed` or :class:`Running`, or raises
+:class:`PermanentError` (→ Failed) or :class:`TemporaryError` (→ Running + requeue). The web layer
+(``pressplay.server``) turns those into Argo's wire format; steps never see HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from pressplay.config import Settings
+
+if TYPE_CHECKING:
+    from pressplay.github import GitHubClients
+    from pressplay.kube import KubeClients
+
+OutputValue = str | int | float | bool | list[Any] | dict[str, Any] | None
+
+
+def _encode(value: OutputValue) -> str:
+    """Argo output values are strings: JSON-encode anything structured (objects would become "")."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """Final success. ``outputs`` become output parameters (strings; structures JSON-encoded)."""
+
+    outputs: Mapping[str, OutputValue] = field(default_factory=dict)
+    summary: str = ""
+
+    def encoded_outputs(self) -> dict[str, str]:
+        out = {name: _encode(value) for name, value in self.outputs.items()}
+        out.setdefault("summary", self.summary)
+        return out
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Final failure. ``message`` says what is wrong and what to do about it."""
+
+    message: str
+    outputs: Mapping[str, OutputValue] = field(default_factory=dict)
+
+    def encoded_outputs(self) -> dict[str, str]:
+        out = {name: _encode(value) for name, value in self.outputs.items()}
+        out.setdefault("summary", self.message)
+        return out
+
+
+@dataclass(frozen=True)
+class Running:
+    """Not finished: Argo calls again after ``requeue`` with the same template."""
+
+    message: str
+    requeue: timedelta = timedelta(seconds=30)
+
+    def __post_init__(self) -> None:
+        if self.requeue.total_seconds() < 1:
+            object.__setattr__(self, "requeue", timedelta(seconds=1))
+
+
+Outcome = Succeeded | Failed | Running
+
+
+class StepError(Exception):
+    """Base of the errors a step may raise instead of returning an outcome."""
+
+
+class PermanentError(StepError):
+    """Asking again will not help (bad input, 404, 422, deadline passed): the node fails."""
+
+
+class TemporaryError(StepError):
+    """Trouble that passes (5xx, rate limit, timeout, conflict): the node stays Running and is requeued."""
+
+    def __init__(self, message: str, retry_after: timedelta | float = 30.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after if isinstance(retry_after, timedelta) else timedelta(seconds=retry_after)
+
+
+class StepArgs(BaseModel):
+    """Base of every step's argument model: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, str_strip_whitespace=True
+    )
+
+    node: str | None = Field(
+        None, description="Pass `{{node.name}}`: it names the node in logs and traces."
+    )
+
+    #: argument attribute -> correlation label; a step model may override it.
+    correlation: ClassVar[Mapping[str, str]] = {
+        "repo": "repo",
+        "number": "pr",
+        "task": "task",
+        "agent": "agent",
+    }
+
+    def labels(self) -> dict[str, str]:
+        """The correlation labels (repo, pr, task, agent) this call carries, for spans and logs."""
+        found: dict[str, str] = {}
+        for attr, label in self.correlation.items():
+            value = getattr(self, attr, None)
+            if value not in (None, ""):
+                found[label] = str(value)
+        return found
+
+
+@dataclass(frozen=True)
+class WorkflowMeta:
+    name: str
+    namespace: str
+    uid: str = ""
+
+
+@dataclass
+class StepContext:
+    """What a step may use besides its arguments. Clients are built lazily and shared per process."""
+
+    settings: Settings
+    workflow: WorkflowMeta
+    template_name: str = ""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @cached_property
+    def github(self) -> GitHubClients:
+        from pressplay.github import clients_for
+
+        return clients_for(self.settings)
+
+    @cached_property
+    def kube(self) -> KubeClients:
+        from pressplay.kube import clients_for
+
+        return clients_for(self.settings)
+
+    def label(self, **labels: object) -> None:
+        """Add correlation labels found while running (e.g. the PR number a step just opened)."""
+        for key, value in labels.items():
+            if value not in (None, ""):
+                self.labels[key] = str(value)
+
+
+A = TypeVar("A", bound=StepArgs)
+
+
+@dataclass(frozen=True)
+class StepSpec(Generic[A]):
+    """A registered step: its key, argument model and function."""
+
+    key: str
+    args_model: type[A]
+    func: Callable[[A, StepContext], Outcome]
+    summary: str = ""
+
+    def run(self, raw_args: Mapping[str, Any], ctx: StepContext) -> Outcome:
+        """Validate raw arguments (raises pydantic.ValidationError) and run the step."""
+        args = self.args_model.model_validate(raw_args)
+        ctx.labels.update(args.labels())
+        return self.func(args, ctx)
+
+
+_REGISTERED: dict[str, StepSpec[Any]] = {}
+
+F = TypeVar("F", bound=Callable[..., Outcome])
+
+
+def step(key: str, args_model: type[A]) -> Callable[[Callable[[A, StepContext], Outcome]], StepSpec[A]]:
+    """Register ``func`` as the step ``key`` with the argument model ``args_model``."""
+
+    def register(func: Callable[[A, StepContext], Outcome]) -> StepSpec[A]:
+        doc = (func.__doc__ or "").strip().splitlines()
+        spec = StepSpec(key=key, args_model=args_model, func=func, summary=doc[0] if doc else "")
+        _REGISTERED[key] = spec
+        return spec
+
+    return register
+
+
+def registered(key: str) -> StepSpec[Any] | None:
+    return _REGISTERED.get(key)

@@ -1,0 +1,80 @@
+"""Argument types shared by every step, so templates read alike and errors say the same thing.
+
+- :data:`Repo`: ``owner/name``.
+- :data:`Duration`: a Go-style duration string (``90s``, ``30m``, ``1h30m``) or a number of seconds.
+- :func:`format_duration`: the inverse, as Argo's ``requeue`` field wants it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``"1h30m"``, ``"45s"``, ``"500ms"``, ``90`` (seconds) or a :class:`timedelta`."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '30s', '10m' or '1h30m', got a boolean")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=float(value))
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as '30s', '10m' or '1h30m'")
+    text = value.strip()
+    if text.isdigit():
+        return timedelta(seconds=int(text))
+    pos = 0
+    total = 0.0
+    for match in _DURATION_RE.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if not text or pos != len(text):
+        raise ValueError(f"{value!r} is not a duration: use a number with h, m, s or ms, e.g. '30s' or '1h30m'")
+    return timedelta(seconds=total)
+
+
+def format_duration(value: timedelta | float) -> str:
+    """A Go ``time.ParseDuration`` string: ``"30s"``, ``"2m30s"``, ``"1h0m5s"``. Never empty, never 0."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    whole = max(1, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def _check_repo(value: str) -> str:
+    if not _REPO_RE.match(value):
+        raise ValueError(f"{value!r} is not a repository: write it as 'owner/name', e.g. 'acme/api'")
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d+(\.\d+)?(h|m|s|ms))+$|^\d+$", "examples": ["30m"]}),
+]
+"""A duration argument: ``"30s"``, ``"10m"``, ``"1h30m"`` or a number of seconds."""
+
+Repo = Annotated[
+    str,
+    AfterValidator(_check_repo),
+    WithJsonSchema({"type": "string", "pattern": _REPO_RE.pattern, "examples": ["acme/api"]}),
+]
+"""A repository as ``owner/name``."""
