@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     github_private_key_file: Path | None = Field(
         None, description="PEM file of the GitHub App's private key, mounted from a Secret."
     )
+    github_private_key: SecretStr | None = Field(
+        None, description="The private key PEM itself (from a Secret via env); the file wins if both are set."
+    )
     github_installation_id: int | None = Field(
         None, description="Installation id; discovered per repository when unset."
     )

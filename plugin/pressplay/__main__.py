@@ -1,0 +1,3 @@
+from pressplay.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The ``pressplay`` command.
+
+Subcommands: ``serve`` (the sidecar), ``plugin-configmap`` (ExecutorPlugin ConfigMap from
+plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered manifests), ``agent``
+(the agent-step entrypoint), ``git-credential`` (git credential helper), ``demo`` (a whole task
+lifecycle on one machine). Heavy subcommands live in their own modules and are imported on use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pressplay import __version__
+from pressplay.config import DEFAULT_PORT
+
+#: subcommand -> (module:function taking argv, one-line help). Their own --help tells the rest.
+DELEGATED: dict[str, tuple[str, str]] = {
+    "lint": ("pressplay.lint.cli:main", "check rendered manifests (step arguments, references, shell safety)"),
+    "agent": ("pressplay.agent.cli:main", "run a coding agent step (the agent-step container's entrypoint)"),
+    "git-credential": ("pressplay.agent.credential:main", "git credential helper using the GitHub App"),
+    "demo": ("pressplay.demo.cli:main", "run press-play end to end on this machine, with emulators"),
+}
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the executor-plugin sidecar (Flask under gunicorn)",
+        description="Run the sidecar. Every option also comes from PRESSPLAY_<OPTION> (e.g. PRESSPLAY_PORT).",
+    )
+    p.add_argument("--host", help="address to bind (default 127.0.0.1: the agent dials localhost)")
+    p.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, as in plugin.yaml)")
+    p.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
+    p.add_argument("--threads", type=int, help="threads per worker (default 8)")
+    p.add_argument("--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)")
+    p.add_argument("--github-app-id", help="GitHub App id")
+    p.add_argument("--github-private-key-file", type=Path, help="GitHub App private key (PEM) file")
+    p.add_argument("--github-installation-id", type=int, help="installation id (default: discovered per repo)")
+    p.add_argument("--github-api-url", help="GitHub REST API URL (default https://api.github.com)")
+    p.add_argument("--argocd-namespace", help="default namespace of Argo CD Applications (default argocd)")
+    p.add_argument("--argocd-url", help="Argo CD UI URL, for links")
+    p.add_argument("--log-level", help="log level (default INFO)")
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="local development: generate a token, print a ready-to-paste curl, no token file needed",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pressplay.config import load_settings
+    from pressplay.gunicorn_app import serve
+
+    overrides = {
+        key: getattr(args, key)
+        for key in (
+            "host", "port", "workers", "threads", "token_file", "github_app_id", "github_private_key_file",
+            "github_installation_id", "github_api_url", "argocd_namespace", "argocd_url", "log_level",
+        )
+    }  # fmt: skip
+    if args.dev:
+        import secrets
+
+        overrides["token"] = secrets.token_urlsafe(24)
+    try:
+        settings = load_settings(**overrides)
+    except Exception as exc:  # pydantic ValidationError: name the setting, no trace
+        print(f"pressplay serve: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    if settings.github_token is not None:
+        print(
+            "pressplay serve: PRESSPLAY_GITHUB_TOKEN is set, but pressplay authenticates as a GitHub App only; "
+            "unset it and set PRESSPLAY_GITHUB_APP_ID and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE",
+            file=sys.stderr,
+        )
+        return 2
+    if args.dev:
+        _print_dev_banner(settings.host, settings.port, settings.token.get_secret_value() if settings.token else "")
+    return serve(settings)
+
+
+def _print_dev_banner(host: str, port: int, token: str) -> None:
+    body = (
+        '{"workflow":{"metadata":{"name":"dev","namespace":"argo","uid":"dev"}},'
+        '"template":{"name":"try","plugin":{"pressplay":{"status":{"repo":"acme/api"}}}}}'
+    )
+    print(
+        f"pressplay sidecar (dev mode) on http://{host}:{port}\n"
+        f"try it (the reply names the missing arguments):\n\n"
+        f"  curl -s -X POST http://{host}:{port}/api/v1/template.execute \\\n"
+        f"    -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{body}'\n",
+        flush=True,
+    )
+
+
+def cmd_plugin_configmap(args: argparse.Namespace) -> int:
+    from pressplay.plugin_configmap import write_configmap
+
+    try:
+        path = write_configmap(args.plugin_yaml, args.out_dir)
+    except (OSError, ValueError) as exc:
+        print(f"pressplay plugin-configmap: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pressplay.docgen import update_docs
+
+    changed = update_docs(Path(args.docs_dir), check=args.check)
+    if args.check and changed:
+        print("stale generated docs: " + ", ".join(str(p) for p in changed) + " (run: pressplay docs)")
+        return 1
+    for path in changed:
+        print(f"updated {path}")
+    return 0
+
+
+def _delegate(target: str) -> Callable[[list[str]], int]:
+    module, _, func = target.partition(":")
+    return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pressplay",
+        description="Press play on a backlog: an Argo Workflows executor plugin and agent runtime.",
+    )
+    parser.add_argument("--version", action="version", version=f"pressplay {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _serve_parser(sub)
+    p = sub.add_parser("plugin-configmap", help="write the ExecutorPlugin ConfigMap generated from plugin.yaml")
+    p.add_argument("--plugin-yaml", type=Path, default=Path("plugin.yaml"), help="default ./plugin.yaml")
+    p.add_argument("--out-dir", type=Path, default=Path("manifests/plugin"), help="default manifests/plugin")
+    p = sub.add_parser("docs", help="regenerate the generated parts of docs/ (step argument tables)")
+    p.add_argument("--docs-dir", default="docs")
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    for name, (_, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return _delegate(DELEGATED[argv[0]][0])(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if args.command == "plugin-configmap":
+        return cmd_plugin_configmap(args)
+    if args.command == "docs":
+        return cmd_docs(args)
+    parser.print_help()
+    return 2

@@ -1,0 +1,48 @@
+"""pytest fixtures for testing pressplay steps and templates (load with
+``pytest_plugins = ["pressplay.testing.pytest_plugin"]``).
+
+- ``shared_dir``: the project's ``../shared`` folder; skips the test when it is absent.
+- ``sidecar_factory``: starts real sidecars on 127.0.0.1 with settings overrides; stops them after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pressplay.testing.sidecar import Sidecar
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``<repo>/../shared`` (the design, references, schemas and fixtures); skip if absent."""
+    path = (REPO_ROOT / ".." / "shared").resolve()
+    if not path.is_dir():
+        pytest.skip(f"needs the project's shared folder at {path} (absent in a user's clone)")
+    return path
+
+
+@pytest.fixture
+def sidecar_factory() -> Iterator[Callable[..., Sidecar]]:
+    """``sidecar_factory(**settings_overrides) -> Sidecar`` (started); all are stopped after the test."""
+    started: list[Sidecar] = []
+
+    def make(**overrides: Any) -> Sidecar:
+        sidecar = Sidecar(**overrides).start()
+        started.append(sidecar)
+        return sidecar
+
+    yield make
+    for sidecar in started:
+        sidecar.stop()
+
+
+@pytest.fixture
+def sidecar(sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    """A sidecar with default settings (no GitHub, no Kubernetes)."""
+    return sidecar_factory()

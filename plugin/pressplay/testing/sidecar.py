@@ -1,0 +1,177 @@
+"""Run a real pressplay sidecar on 127.0.0.1 for tests: in a thread, or as a ``pressplay serve`` process.
+
+::
+
+    with Sidecar(github_api_url=emulator.url, ...) as sidecar:
+        result = sidecar.run_step("status", {"repo": "acme/api", ...}, outputs=["state"])
+        assert result.phase == "Succeeded"
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from pressplay.config import Settings
+from pressplay.testing.agent import AgentEmulator, Reply, Result, make_template
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No access log: the app's own JSON log line says what happened."""
+
+
+class _StepRunner:
+    url: str
+    token: str
+    speedup: float
+    workflow: dict[str, str] | None = None
+
+    def agent(self, **kwargs: Any) -> AgentEmulator:
+        options: dict[str, Any] = {"speedup": self.speedup}
+        if self.workflow:
+            options["workflow"] = self.workflow
+        options.update(kwargs)
+        return AgentEmulator(self.url, self.token, **options)
+
+    def run_step(
+        self, key: str, args: Mapping[str, Any], *, outputs: list[str] | None = None, **agent_options: Any
+    ) -> Result:
+        """Run one step to its end through the agent emulator (requeues honoured, sped up)."""
+        with self.agent(**agent_options) as agent:
+            return agent.run(make_template(key, args, outputs=outputs))
+
+    def call_step(self, key: str, args: Mapping[str, Any], *, outputs: list[str] | None = None) -> Reply:
+        """Exactly one call (with the agent's 503 retries), no requeue loop."""
+        with self.agent() as agent:
+            return agent.call(make_template(key, args, outputs=outputs))
+
+
+class Sidecar(_StepRunner):
+    """The real Flask app in a background thread on 127.0.0.1:<free port>."""
+
+    def __init__(self, *, speedup: float = 1000.0, workflow: dict[str, str] | None = None, **overrides: Any) -> None:
+        token = overrides.pop("token", None)
+        self.token = token if isinstance(token, str) else secrets.token_urlsafe(24)
+        self.speedup = speedup
+        self.workflow = workflow
+        overrides["token"] = self.token
+        self.settings = Settings(**overrides)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> Sidecar:
+        from pressplay.server import create_app
+
+        app = create_app(self.settings)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="pressplay-sidecar", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sidecar:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SidecarProcess(_StepRunner):
+    """``pressplay serve`` as a real subprocess (gunicorn), for restart and footprint tests."""
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+        speedup: float = 1000.0,
+        workers: int = 1,
+        threads: int = 8,
+        token: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.token = token or secrets.token_urlsafe(24)
+        self.speedup = speedup
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(env or {})
+        self.workers = workers
+        self.threads = threads
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    def start(self, timeout: float = 20.0) -> SidecarProcess:
+        env = {**os.environ, **self.env, "PRESSPLAY_TOKEN": self.token}
+        cmd = [
+            sys.executable, "-m", "pressplay", "serve",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", str(self.workers), "--threads", str(self.threads),
+        ]  # fmt: skip
+        self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=self._log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pressplay serve exited with {self.proc.returncode}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("pressplay serve did not answer /healthz in time")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (master and workers), as a node failure would."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> SidecarProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

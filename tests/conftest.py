@@ -1,0 +1,1 @@
+pytest_plugins = ["pressplay.testing.pytest_plugin"]
