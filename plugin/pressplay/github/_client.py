@@ -1,0 +1,640 @@
+"""The GitHub client layer: App auth, installation discovery, ETag cache, rate-limit budget, errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
+from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from pressplay import telemetry
+from pressplay.config import Settings
+from pressplay.github._errors import (
+    GitHubPermanentError,
+    GitHubTemporaryError,
+    map_status,
+)
+from pressplay.github._routes import route_template
+from pressplay.types import _check_repo
+
+log = logging.getLogger("pressplay.github")
+
+#: Seconds one HTTP exchange with GitHub may take (the agent gives a whole step call 30 s).
+REQUEST_TIMEOUT = 10.0
+#: Conditional-request cache entries kept per clients object (least recently used are dropped).
+ETAG_CACHE_SIZE = 4096
+PER_PAGE = 100
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_SETTINGS_HINT = (
+    "set PRESSPLAY_GITHUB_APP_ID (the App's id) and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE (the path of the "
+    "App's private key PEM, mounted from a Secret)"
+)
+
+
+@dataclass(frozen=True)
+class GitHubResponse:
+    """One GitHub answer.
+
+    ``json`` is the decoded body (``None`` when empty). ``not_modified`` is True when GitHub answered
+    304 to our ``If-None-Match`` and ``json`` is the cached body from the previous 200 (a 304 costs no
+    rate limit). ``status`` is the status of the cached 200 in that case, so callers can ignore 304s.
+    """
+
+    status: int
+    json: Any
+    headers: Mapping[str, str]
+    url: str
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class GitHubList(list[Any]):
+    """Items of a paginated list. ``not_modified`` is True when every page answered 304."""
+
+    not_modified: bool = False
+    pages: int = 0
+    total_count: int | None = None
+
+
+@dataclass
+class _RateLimit:
+    remaining: int
+    limit: int
+    reset: float
+
+
+class _NoCloseTransport(httpx.BaseTransport):
+    """Shares one connection pool between the short-lived httpx clients githubkit makes per request."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:  # githubkit closes its client after every request; keep the pool
+        pass
+
+    def really_close(self) -> None:
+        self._inner.close()
+
+
+class _EtagCache:
+    """Bounded LRU of ``key -> (etag, status, body, headers)`` for conditional GETs (thread-safe)."""
+
+    def __init__(self, size: int = ETAG_CACHE_SIZE) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._data: OrderedDict[str, tuple[str, int, Any, dict[str, str]]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[str, int, Any, dict[str, str]] | None:
+        with self._lock:
+            item = self._data.get(key)
+            if item is not None:
+                self._data.move_to_end(key)
+            return item
+
+    def put(self, key: str, value: tuple[str, int, Any, dict[str, str]]) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+_metrics_lock = threading.Lock()
+_metrics: dict[str, Any] = {}
+_rate_gauges: dict[str, _RateLimit] = {}
+
+
+def _instruments() -> dict[str, Any]:
+    with _metrics_lock:
+        meter = telemetry.meter()
+        if _metrics.get("meter") is not meter:
+            _metrics["meter"] = meter
+            _metrics["calls"] = meter.create_counter(
+                "pressplay.github.calls",
+                description="GitHub REST/GraphQL calls by route template, method and status",
+            )
+            _metrics["not_modified"] = meter.create_counter(
+                "pressplay.github.not_modified",
+                description="GitHub conditional requests answered 304 Not Modified (free of rate limit)",
+            )
+            meter.create_observable_gauge(
+                "pressplay.github.rate_limit.remaining",
+                callbacks=[_observe_rate_limits],
+                description="GitHub core rate limit remaining, per installation",
+            )
+        return _metrics
+
+
+def _observe_rate_limits(_options: CallbackOptions) -> Iterator[Observation]:
+    for installation, rate in list(_rate_gauges.items()):
+        yield Observation(rate.remaining, {"github.installation": installation})
+
+
+def _read_private_key(path: Path | None) -> str:
+    if path is None:
+        raise GitHubPermanentError(f"GitHub is not configured: {_SETTINGS_HINT}.")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GitHubPermanentError(
+            f"cannot read PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    except UnicodeDecodeError:
+        raise GitHubPermanentError(
+            f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} is not a PEM text file"
+        ) from None
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        raise GitHubPermanentError(
+            f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} does not hold an unencrypted PEM private key "
+            "(download a new key from the App's settings page)"
+        ) from None
+    except Exception:  # unsupported key types etc.
+        raise GitHubPermanentError(
+            f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} holds a key that cannot be used"
+        ) from None
+    return text
+
+
+class GitHubClients:
+    """GitHub access for one App configuration: one per process and settings (see :func:`clients_for`).
+
+    Thread-safe. Holds the App's private key, the installation-token cache (githubkit's, private to
+    this object), the installation-id cache, the ETag cache and rate-limit bookkeeping.
+    """
+
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
+        if not settings.github_app_id:
+            raise GitHubPermanentError(f"GitHub is not configured: {_SETTINGS_HINT}.")
+        self.app_id = str(settings.github_app_id)
+        self.api_url = settings.github_api_url.rstrip("/")
+        self._fixed_installation = settings.github_installation_id
+        self.__private_key = _read_private_key(settings.github_private_key_file)
+        self._cache_strategy = MemCacheStrategy()
+        self._transport = _NoCloseTransport(transport or httpx.HTTPTransport(retries=0))
+        self._lock = threading.RLock()
+        self._installations: dict[str, int] = {}
+        self._installation_clients: dict[int, GitHub[Any]] = {}
+        self._rates: dict[int, _RateLimit] = {}
+        self._bot_login: str | None = None
+        self._app_slug: str | None = None
+        self.etags = _EtagCache()
+        self._app_gh: GitHub[Any] = self._github(AppAuthStrategy(self.app_id, self.__private_key))
+
+    # -- construction ------------------------------------------------------------------------
+    def _github(self, auth: Any) -> GitHub[Any]:
+        return GitHub(
+            auth,
+            base_url=self.api_url + "/",
+            timeout=REQUEST_TIMEOUT,
+            transport=self._transport,
+            cache_strategy=self._cache_strategy,
+            http_cache=False,
+            auto_retry=False,
+            user_agent="pressplay (GitHub App)",
+        )
+
+    def _installation_gh(self, installation_id: int) -> GitHub[Any]:
+        with self._lock:
+            gh = self._installation_clients.get(installation_id)
+            if gh is None:
+                strategy = AppAuthStrategy(self.app_id, self.__private_key).as_installation(installation_id)
+                gh = self._github(strategy)
+                self._installation_clients[installation_id] = gh
+            return gh
+
+    def close(self) -> None:
+        """Close the shared connection pool (tests; a process normally keeps it)."""
+        self._transport.really_close()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"GitHubClients(app_id={self.app_id!r}, api_url={self.api_url!r})"
+
+    # -- App-level -----------------------------------------------------------------------------
+    def repo(self, full_name: str) -> RepoClient:
+        """A client for ``owner/name`` (validated), authenticated as the App's installation there."""
+        try:
+            repo = _check_repo(str(full_name).strip())
+        except ValueError as exc:
+            raise GitHubPermanentError(str(exc)) from None
+        return RepoClient(self, repo)
+
+    def installation_id(self, repo: str) -> int:
+        """The installation id for ``repo``: from settings, else ``GET /repos/{o}/{r}/installation`` (cached)."""
+        if self._fixed_installation is not None:
+            return int(self._fixed_installation)
+        key = str(repo).lower()
+        with self._lock:
+            found = self._installations.get(key)
+        if found is not None:
+            return found
+        resp = self._send(self._app_gh, "GET", f"/repos/{repo}/installation", repo=str(repo), app_route=True)
+        installation = int(resp.json["id"])
+        with self._lock:
+            self._installations[key] = installation
+        return installation
+
+    def app_slug(self) -> str:
+        """The App's slug (``GET /app`` with the App's JWT; cached)."""
+        if self._app_slug is None:
+            resp = self._send(self._app_gh, "GET", "/app", repo=None, app_route=True)
+            self._app_slug = str(resp.json["slug"])
+        return self._app_slug
+
+    def bot_login(self) -> str:
+        """The login our App's comments and commits appear under: ``<slug>[bot]`` (cached)."""
+        if self._bot_login is None:
+            self._bot_login = f"{self.app_slug()}[bot]"
+        return self._bot_login
+
+    def budget(self, installation_id: int) -> float:
+        """Fraction (0..1) of ``installation_id``'s core rate limit left; 1.0 when unknown or reset."""
+        with self._lock:
+            rate = self._rates.get(installation_id)
+        if rate is None or rate.limit <= 0 or rate.reset <= time.time():
+            return 1.0
+        return max(0.0, min(1.0, rate.remaining / rate.limit))
+
+    # -- the one place requests are sent --------------------------------------------------------
+    def _track_rate(self, installation_id: int | None, headers: httpx.Headers) -> None:
+        if installation_id is None:
+            return
+        resource = headers.get("x-ratelimit-resource", "core")
+        if resource != "core":
+            return
+        try:
+            rate = _RateLimit(
+                remaining=int(headers["x-ratelimit-remaining"]),
+                limit=int(headers["x-ratelimit-limit"]),
+                reset=float(headers.get("x-ratelimit-reset", time.time() + 3600)),
+            )
+        except (KeyError, ValueError):
+            return
+        with self._lock:
+            self._rates[installation_id] = rate
+        _rate_gauges[f"{self.app_id}/{installation_id}"] = rate
+
+    def _send(
+        self,
+        gh: GitHub[Any],
+        method: str,
+        url: str,
+        *,
+        repo: str | None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        installation_id: int | None = None,
+        app_route: bool = False,
+        allow: frozenset[int] = frozenset(),
+    ) -> GitHubResponse:
+        route = route_template(_api_path(url, self.api_url))
+        attrs = {"http.request.method": method, "url.template": route}
+        inst = _instruments()
+        with telemetry.tracer().start_as_current_span(
+            f"GitHub {method} {route}", kind=trace.SpanKind.CLIENT, attributes=attrs
+        ) as span:
+            if repo:
+                span.set_attribute("pressplay.repo", repo)
+            try:
+                raw = gh.request(
+                    method, url, params=params, json=json, headers=dict(headers or {})
+                ).raw_response
+            except RequestFailed as exc:
+                raw = exc.response.raw_response
+            except RequestTimeout:
+                inst["calls"].add(1, {**attrs, "http.response.status_code": 0, "error": "timeout"})
+                span.set_status(trace.StatusCode.ERROR, "timeout")
+                raise GitHubTemporaryError(
+                    f"GitHub {method} {route} timed out after {REQUEST_TIMEOUT:.0f}s; retrying",
+                    10.0,
+                    route=route,
+                ) from None
+            except RequestError as exc:
+                inner = exc.exc
+                if isinstance(inner, RequestFailed):  # the token exchange (auth flow) failed
+                    raw = inner.response.raw_response
+                    route = route_template(_api_path(str(raw.request.url), self.api_url))
+                    app_route = True
+                else:
+                    inst["calls"].add(
+                        1, {**attrs, "http.response.status_code": 0, "error": type(inner).__name__}
+                    )
+                    span.set_status(trace.StatusCode.ERROR, type(inner).__name__)
+                    raise _transport_error(inner, method, route) from None
+            except GitHubException as exc:
+                span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                raise GitHubPermanentError(
+                    f"GitHub {method} {route} could not be authenticated ({type(exc).__name__}); "
+                    f"check the GitHub App settings: {_SETTINGS_HINT}"
+                ) from None
+            status = raw.status_code
+            span.set_attribute("http.response.status_code", status)
+            inst["calls"].add(1, {**attrs, "http.response.status_code": status})
+            if status == 304:
+                inst["not_modified"].add(1, attrs)
+            self._track_rate(installation_id, raw.headers)
+            body = _decode(raw)
+            if status >= 400 and status not in allow:
+                span.set_status(trace.StatusCode.ERROR, str(status))
+                err = map_status(
+                    status=status,
+                    headers=raw.headers,
+                    body=body,
+                    method=method,
+                    route=route,
+                    repo=repo,
+                    app_route=app_route,
+                )
+                log.info(
+                    "github call failed",
+                    extra={"github_route": route, "http_method": method, "http_status": status},
+                )
+                raise err
+            return GitHubResponse(
+                status=status, json=body, headers=MappingProxyType(dict(raw.headers)), url=str(raw.url)
+            )
+
+
+def _transport_error(exc: BaseException, method: str, route: str) -> GitHubTemporaryError:
+    if isinstance(exc, httpx.TimeoutException):
+        what = "timed out"
+    elif isinstance(exc, httpx.TransportError):
+        what = f"could not reach GitHub ({type(exc).__name__})"
+    else:
+        what = f"failed before GitHub answered ({type(exc).__name__})"
+    return GitHubTemporaryError(f"GitHub {method} {route} {what}; retrying", 10.0, route=route)
+
+
+def _api_path(url: str, api_url: str) -> str:
+    if url.startswith(api_url):
+        url = url[len(api_url) :]
+    elif "://" in url:
+        url = httpx.URL(url).path
+    return url.split("?", 1)[0] or "/"
+
+
+def _decode(raw: httpx.Response) -> Any:
+    if not raw.content:
+        return None
+    try:
+        return raw.json()
+    except ValueError:
+        return raw.text
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class RepoClient:
+    """GitHub calls on one repository, authenticated as the App's installation on it.
+
+    Paths that don't start with ``/`` are relative to ``/repos/{owner}/{name}`` (``"pulls/7"``,
+    ``""`` for the repository itself). Every method raises :class:`GitHubPermanentError` or
+    :class:`GitHubTemporaryError` (subclasses of the step framework's PermanentError / TemporaryError)
+    unless the status is listed in ``allow``, in which case the response is returned.
+    """
+
+    def __init__(self, clients: GitHubClients, full_name: str) -> None:
+        self.clients = clients
+        self.full_name = full_name
+        self.owner, self.name = full_name.split("/", 1)
+
+    def __repr__(self) -> str:
+        return f"RepoClient({self.full_name!r})"
+
+    @property
+    def installation_id(self) -> int:
+        return self.clients.installation_id(self.full_name)
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            if not path.startswith(self.clients.api_url + "/"):
+                raise GitHubPermanentError(
+                    f"refusing to send GitHub credentials to {httpx.URL(path).host!r}: not under "
+                    f"PRESSPLAY_GITHUB_API_URL"
+                )
+            return path
+        if path.startswith("/"):
+            return path
+        base = f"/repos/{self.full_name}"
+        return f"{base}/{path}" if path else base
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> GitHubResponse:
+        installation = self.installation_id
+        gh = self.clients._installation_gh(installation)
+        return self.clients._send(
+            gh,
+            method,
+            self._url(path),
+            repo=self.full_name,
+            params=params,
+            json=json,
+            headers=headers,
+            installation_id=installation,
+            allow=frozenset(allow),
+        )
+
+    # -- reads ---------------------------------------------------------------------------------
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        conditional: bool = True,
+        allow: tuple[int, ...] = (),
+    ) -> GitHubResponse:
+        """``GET`` with a conditional request: an unchanged resource answers 304 (free) and the cached
+        body comes back with ``not_modified=True``."""
+        clean = {k: _param_value(v) for k, v in (params or {}).items() if v is not None}
+        url = self._url(path)
+        installation = self.installation_id
+        key = f"{installation}|{url}?{urlencode(sorted(clean.items()))}"
+        cached = self.clients.etags.get(key) if conditional else None
+        headers = {"If-None-Match": cached[0]} if cached else None
+        resp = self._request("GET", path, params=clean or None, headers=headers, allow=allow + (304,))
+        if resp.status == 304 and cached is not None:
+            etag, status, body, old_headers = cached
+            merged = {**old_headers, **{k: v for k, v in resp.headers.items() if k.startswith("x-ratelimit")}}
+            return GitHubResponse(
+                status=status, json=body, headers=MappingProxyType(merged), url=resp.url, not_modified=True
+            )
+        if resp.status == 304:  # 304 without a cached body: GitHub ignored our missing validator
+            return self.get(path, params, conditional=False, allow=allow)
+        if conditional and resp.status == 200 and resp.etag:
+            self.clients.etags.put(key, (resp.etag, resp.status, resp.json, dict(resp.headers)))
+        return resp
+
+    def get_all(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        max_pages: int = 50,
+    ) -> GitHubList:
+        """All items of a paginated list (``per_page=100``, following ``Link: rel="next"``), each page a
+        conditional request. For wrapped lists (``{"total_count", "check_runs": [...]}``) give ``key``,
+        or the first list-valued field is used."""
+        query: dict[str, Any] = {"per_page": PER_PAGE, **(params or {})}
+        items = GitHubList()
+        all_cached = True
+        next_path: str | None = path
+        next_params: Mapping[str, Any] | None = query
+        while next_path is not None and items.pages < max_pages:
+            resp = self.get(next_path, next_params)
+            items.pages += 1
+            all_cached = all_cached and resp.not_modified
+            body = resp.json
+            if isinstance(body, dict):
+                if items.total_count is None and isinstance(body.get("total_count"), int):
+                    items.total_count = body["total_count"]
+                field_name = key or next((k for k, v in body.items() if isinstance(v, list)), None)
+                body = body.get(field_name, []) if field_name else []
+            if not isinstance(body, list):
+                raise GitHubPermanentError(
+                    f"GitHub GET {route_template(self._url(path))} did not return a list"
+                )
+            items.extend(body)
+            match = _LINK_NEXT.search(resp.headers.get("link", ""))
+            next_path, next_params = (match.group(1), None) if match else (None, None)
+        items.not_modified = all_cached
+        return items
+
+    # -- writes --------------------------------------------------------------------------------
+    def post(self, path: str, json: Any = None, *, allow: tuple[int, ...] = ()) -> GitHubResponse:
+        return self._request("POST", path, json=json if json is not None else {}, allow=allow)
+
+    def patch(self, path: str, json: Any = None, *, allow: tuple[int, ...] = ()) -> GitHubResponse:
+        return self._request("PATCH", path, json=json if json is not None else {}, allow=allow)
+
+    def put(self, path: str, json: Any = None, *, allow: tuple[int, ...] = ()) -> GitHubResponse:
+        return self._request("PUT", path, json=json, allow=allow)
+
+    def delete(self, path: str, json: Any = None, *, allow: tuple[int, ...] = ()) -> GitHubResponse:
+        return self._request("DELETE", path, json=json, allow=allow)
+
+    # -- GraphQL -------------------------------------------------------------------------------
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run a GraphQL query/mutation as the installation; returns ``data``. GraphQL ``errors`` map to
+        PermanentError (``RATE_LIMITED`` → TemporaryError)."""
+        api = self.clients.api_url
+        url = re.sub(r"/api/v3$", "/api/graphql", api) if api.endswith("/api/v3") else "/graphql"
+        payload: dict[str, Any] = {"query": query}
+        if variables:
+            payload["variables"] = dict(variables)
+        resp = self._request("POST", url, json=payload)
+        body = resp.json if isinstance(resp.json, dict) else {}
+        errors = body.get("errors") or []
+        if errors:
+            types = {str(e.get("type", "")) for e in errors if isinstance(e, dict)}
+            messages = "; ".join(str(e.get("message", e)) for e in errors[:5] if isinstance(e, dict))
+            if types & {"RATE_LIMITED", "RATE_LIMIT"}:
+                raise GitHubTemporaryError(f"GitHub GraphQL rate limited: {messages}", 60.0, route="/graphql")
+            raise GitHubPermanentError(
+                f"GitHub GraphQL failed: {messages}",
+                status=resp.status,
+                github_message=messages,
+                errors=list(errors),
+                method="POST",
+                route="/graphql",
+            )
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
+
+    # -- identity and budget ---------------------------------------------------------------------
+    def bot_login(self) -> str:
+        """Our App's login, ``<slug>[bot]``: the author of comments we own."""
+        return self.clients.bot_login()
+
+    def budget(self) -> float:
+        """Fraction (0..1) of this repository's installation rate limit left (1.0 when unknown)."""
+        return self.clients.budget(self.installation_id)
+
+
+# -- process-wide cache -------------------------------------------------------------------------
+_clients_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], GitHubClients] = {}
+
+
+def _settings_key(settings: Settings) -> tuple[Any, ...]:
+    path = settings.github_private_key_file
+    stamp: Any = None
+    if path is not None:
+        try:
+            st = Path(path).stat()
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+    return (
+        settings.github_app_id,
+        str(path) if path else None,
+        stamp,
+        settings.github_installation_id,
+        settings.github_api_url,
+    )
+
+
+def clients_for(settings: Settings) -> GitHubClients:
+    """The process-wide :class:`GitHubClients` for these settings (a rotated key file gets a new one).
+
+    Raises :class:`GitHubPermanentError` naming PRESSPLAY_GITHUB_APP_ID / PRESSPLAY_GITHUB_PRIVATE_KEY_FILE
+    when the App is not configured or the key cannot be read.
+    """
+    key = _settings_key(settings)
+    with _clients_lock:
+        found = _clients.get(key)
+        if found is None:
+            found = GitHubClients(settings)
+            _clients[key] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget every cached clients object (tests)."""
+    with _clients_lock:
+        for clients in _clients.values():
+            clients.close()
+        _clients.clear()
