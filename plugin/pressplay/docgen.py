@@ -1,0 +1,94 @@
+"""Generated documentation: each step's argument table, from its pydantic model, so docs cannot drift.
+
+``docs/steps/<key>.md`` holds the two marker lines below; ``pressplay docs`` rewrites what is between
+them, and a test (``pressplay docs --check``) fails when a committed page is stale.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from pressplay.steps.registry import get_step, known_steps
+
+BEGIN = "<!-- BEGIN GENERATED ARGS -->"
+END = "<!-- END GENERATED ARGS -->"
+
+
+def _type_of(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        target = defs.get(name, {})
+        if "enum" in target:
+            return " \\| ".join(f"`{v}`" for v in target["enum"])
+        return name
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    if "anyOf" in schema:
+        parts = [_type_of(s, defs) for s in schema["anyOf"] if s.get("type") != "null"]
+        return " or ".join(dict.fromkeys(parts))
+    kind = schema.get("type")
+    if kind == "array":
+        return f"list of {_type_of(schema.get('items', {}), defs)}"
+    if kind == "object":
+        extra = schema.get("additionalProperties")
+        return f"map of {_type_of(extra, defs)}" if isinstance(extra, dict) else "object"
+    if kind == "string" and schema.get("format") == "date-time":
+        return "RFC 3339 time"
+    if kind == "string" and "pattern" in schema and schema.get("examples"):
+        return f"string, e.g. `{schema['examples'][0]}`"
+    return str(kind or "any")
+
+
+def args_table(model: type[BaseModel]) -> str:
+    """A Markdown table: argument, type, required/default, description."""
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    rows = ["| argument | type | required / default | description |", "|---|---|---|---|"]
+    for name, prop in schema.get("properties", {}).items():
+        if name in required:
+            default = "**required**"
+        elif "default" in prop:
+            value = prop["default"]
+            default = "—" if value is None else f"`{json.dumps(value)}`"
+        else:
+            default = "—"
+        desc = " ".join(str(prop.get("description", "")).split()).replace("|", "\\|")
+        rows.append(f"| `{name}` | {_type_of(prop, defs)} | {default} | {desc} |")
+    return "\n".join(rows)
+
+
+def render_page(text: str, table: str) -> str:
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"page lacks the markers {BEGIN} / {END}")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+
+
+def update_docs(docs_dir: Path, *, check: bool = False) -> list[Path]:
+    """Rewrite the generated parts of ``docs_dir/steps/*.md``; return the pages that were (or would be) changed."""
+    changed: list[Path] = []
+    for key in known_steps():
+        page = docs_dir / "steps" / f"{key}.md"
+        if not page.exists():
+            continue
+        try:
+            model = get_step(key).args_model
+        except (ImportError, KeyError):
+            continue
+        text = page.read_text(encoding="utf-8")
+        if BEGIN not in text:
+            continue
+        new = render_page(text, args_table(model))
+        if new != text:
+            changed.append(page)
+            if not check:
+                page.write_text(new, encoding="utf-8")
+    return changed
