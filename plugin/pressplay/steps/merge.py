@@ -1,0 +1,334 @@
+"""``merge``: get a pull request merged, **only** as branch protection allows, and wait until it is.
+
+Modes:
+
+- ``auto`` (default): turn on GitHub's auto-merge (GraphQL ``enablePullRequestAutoMerge``, pinned to
+  the head SHA checked); GitHub merges once branch protection is satisfied. A PR that is already
+  mergeable (GitHub refuses auto-merge on those) is merged directly, exactly as in ``direct``.
+- ``direct``: merge (``PUT /pulls/{n}/merge`` with the head SHA checked) once GitHub reports the PR
+  mergeable under branch protection (``mergeable_state`` clean, unstable or has_hooks) and no
+  reviewer's latest review requests changes.
+- ``wait``: never merge; wait for a person to.
+
+Never an admin override: pressplay calls the merge endpoint only when GitHub says protection is
+satisfied (``blocked``, ``behind``, ``dirty`` and ``draft`` never reach it), so an App that could
+bypass protection does not. Each call checks once and answers within one round of reads:
+
+- merged → Succeeded with the merge commit SHA (every later call answers the same);
+- closed without merging → Failed;
+- anything else → Running with the reason (changes requested, required review or checks missing,
+  conflicts, behind base, draft, GitHub still computing) and a requeue; after ``timeout`` → Failed
+  with the last reason.
+
+The deadline is anchored on ``since`` when given, else on the later of the PR's creation and its
+head commit's date (both read from GitHub, so a sidecar restart does not reset it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from pressplay.github import GitHubPermanentError, GitHubResponse, RepoClient
+from pressplay.pacing import Deadline, WaitArgs, next_poll
+from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
+from pressplay.types import Repo
+
+_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+#: ``mergeable_state`` values under which branch protection lets the PR merge now.
+MERGEABLE_STATES = frozenset({"clean", "unstable", "has_hooks"})
+
+
+class MergeMethod(StrEnum):
+    """How GitHub combines the commits."""
+
+    merge = "merge"
+    squash = "squash"
+    rebase = "rebase"
+
+
+class MergeMode(StrEnum):
+    """Who merges."""
+
+    auto = "auto"
+    direct = "direct"
+    wait = "wait"
+
+
+class MergeArgs(WaitArgs):
+    """Arguments of the ``merge`` step."""
+
+    repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
+    number: int = Field(
+        ge=1, description="Pull request number, e.g. `{{tasks.pr.outputs.parameters.number}}`."
+    )
+    method: MergeMethod = Field(
+        MergeMethod.squash,
+        description="`squash` (default), `merge` or `rebase`; the repository must allow it.",
+    )
+    mode: MergeMode = Field(
+        MergeMode.auto,
+        description=(
+            "`auto`: enable GitHub auto-merge (merges at once if already mergeable); `direct`: merge when "
+            "GitHub says branch protection is satisfied; `wait`: wait for a person to merge."
+        ),
+    )
+    sha: str | None = Field(
+        None,
+        description=(
+            "Merge only this head SHA (the one checks and acceptance verified). If the PR's head moved, the "
+            "step fails rather than merge unverified commits."
+        ),
+    )
+
+    @field_validator("sha")
+    @classmethod
+    def _full_sha(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        value = value.strip().lower()
+        if not _SHA_RE.match(value):
+            raise ValueError(
+                "must be a full commit SHA (40 hex characters), e.g. the pullRequest step's `headSha`"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Why the PR is not merged yet. ``short``: GitHub is still computing; poll again soon."""
+
+    reason: str
+    short: bool = False
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _read_pr(repo: RepoClient, number: int) -> GitHubResponse:
+    response = repo.get(f"pulls/{number}", allow=(404,))
+    if response.status == 404 or not isinstance(response.json, dict):
+        raise PermanentError(
+            f"pull request #{number} not found in {repo.full_name}: check `number` and `repo`"
+        )
+    return response
+
+
+def _changes_requested(repo: RepoClient, number: int) -> list[str]:
+    """Reviewers whose latest deciding review requests changes."""
+    latest: dict[str, str] = {}
+    for review in repo.get_all(f"pulls/{number}/reviews"):
+        if not isinstance(review, dict):
+            continue
+        state = str(review.get("state") or "").upper()
+        login = str((review.get("user") or {}).get("login") or "")
+        if login and state in {"APPROVED", "CHANGES_REQUESTED", "DISMISSED"}:
+            latest[login] = state
+    return sorted(login for login, state in latest.items() if state == "CHANGES_REQUESTED")
+
+
+def blocker(pr: dict[str, Any], changes_by: list[str]) -> Blocker | None:
+    """What keeps ``pr`` from merging under branch protection now (None: it may be merged)."""
+    if changes_by:
+        who = ", ".join(f"@{login}" for login in changes_by)
+        return Blocker(
+            f"changes requested by {who}: a person must act (push a fix and re-request review, or dismiss)"
+        )
+    if pr.get("draft"):
+        return Blocker("the PR is a draft: mark it ready for review")
+    state = str(pr.get("mergeable_state") or "unknown")
+    mergeable = pr.get("mergeable")
+    if mergeable is None or state == "unknown":
+        return Blocker("GitHub is still computing whether the PR can be merged", short=True)
+    if state == "dirty" or mergeable is False:
+        return Blocker("the PR has merge conflicts with its base: resolve them")
+    if state == "behind":
+        return Blocker(
+            "the head branch is behind its base and branch protection requires it up to date: update it"
+        )
+    if state == "blocked":
+        return Blocker("branch protection is not satisfied yet (required reviews or required checks)")
+    if state == "draft":
+        return Blocker("the PR is a draft: mark it ready for review")
+    if state in MERGEABLE_STATES:
+        return None
+    return Blocker(f"GitHub reports the PR as '{state}'")
+
+
+def _merged(repo: RepoClient, pr: dict[str, Any], sha: str | None = None) -> Succeeded:
+    merge_sha = sha or str(pr.get("merge_commit_sha") or "")
+    number = int(pr["number"])
+    by = str((pr.get("merged_by") or {}).get("login") or "")
+    return Succeeded(
+        {
+            "sha": merge_sha,
+            "url": str(pr.get("html_url") or ""),
+            "state": "merged",
+            "mergedAt": str(pr.get("merged_at") or ""),
+            "mergedBy": by,
+        },
+        summary=f"{repo.full_name}#{number} merged as {merge_sha[:7]}" + (f" by {by}" if by else ""),
+    )
+
+
+def _anchor(repo: RepoClient, pr: dict[str, Any], since: datetime | None) -> datetime:
+    if since is not None:
+        return since
+    created = _time(pr.get("created_at"))
+    head_sha = str((pr.get("head") or {}).get("sha") or "")
+    committed: datetime | None = None
+    if head_sha:
+        commit = repo.get(f"commits/{head_sha}", allow=(404, 422)).json
+        if isinstance(commit, dict):
+            committer = (commit.get("commit") or {}).get("committer") or {}
+            committed = _time(committer.get("date"))
+    found = [t for t in (created, committed) if t is not None]
+    if not found:
+        raise PermanentError(
+            f"cannot tell when the wait for {repo.full_name}#{pr['number']} began: pass `since`"
+        )
+    return max(found)
+
+
+_ENABLE = (
+    "mutation($id: ID!, $method: PullRequestMergeMethod!, $head: GitObjectID) {"
+    " enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method, expectedHeadOid: $head})"
+    " { pullRequest { autoMergeRequest { enabledAt mergeMethod } } } }"
+)
+_DISABLE = (
+    "mutation($id: ID!) { disablePullRequestAutoMerge(input: {pullRequestId: $id})"
+    " { pullRequest { number } } }"
+)
+
+
+def _enable_auto_merge(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Blocker | None:
+    """Turn on auto-merge. Returns a blocker to report when GitHub declined for a passing reason."""
+    variables = {"id": pr["node_id"], "method": method.value.upper(), "head": pr["head"]["sha"]}
+    try:
+        repo.graphql(_ENABLE, variables)
+    except GitHubPermanentError as exc:
+        said = exc.github_message or str(exc)
+        if exc.mentions("clean status") or exc.mentions("unstable status"):
+            return Blocker("GitHub reports the PR mergeable now; merging on the next check", short=True)
+        if (
+            exc.mentions("not allowed")
+            or exc.mentions("not enabled")
+            or exc.mentions("auto-merge is disabled")
+        ):
+            raise PermanentError(
+                f"auto-merge is not allowed in {repo.full_name} ({said}): turn on 'Allow auto-merge' in the "
+                "repository settings, or use `mode: direct`"
+            ) from exc
+        if (
+            exc.mentions("merge method")
+            or exc.mentions("merge commits")
+            or exc.mentions("squash")
+            or exc.mentions("rebase")
+        ):
+            raise PermanentError(
+                f"{repo.full_name} does not allow the merge method '{method.value}' ({said}): change `method`"
+            ) from exc
+        if exc.mentions("permission") or exc.mentions("not accessible"):
+            raise
+        return Blocker(f"GitHub did not enable auto-merge: {said}")
+    return None
+
+
+def _merge_now(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Succeeded | Blocker:
+    number = int(pr["number"])
+    head = str(pr["head"]["sha"])
+    response = repo.put(
+        f"pulls/{number}/merge", {"merge_method": method.value, "sha": head}, allow=(405, 409, 422)
+    )
+    body = response.json if isinstance(response.json, dict) else {}
+    said = str(body.get("message") or "")
+    if response.status == 200 and body.get("merged", True):
+        return _merged(repo, {**pr, "merged_at": pr.get("merged_at") or ""}, str(body.get("sha") or ""))
+    if response.status == 409:
+        return Blocker(f"the head moved while merging ({said}); checking the new head", short=True)
+    if response.status == 422 and re.search(r"merge commits|squash|rebase|merge method", said, re.I):
+        raise PermanentError(
+            f"{repo.full_name} does not allow the merge method '{method.value}' ({said}): change `method`"
+        )
+    if response.status == 422:
+        raise PermanentError(f"GitHub refused to merge {repo.full_name}#{number}: {said}")
+    return Blocker(f"GitHub did not merge: {said or response.status}", short=True)
+
+
+@step("merge", MergeArgs)
+def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
+    """Merge (or enable auto-merge for) a PR only as branch protection allows; wait until merged."""
+    repo = ctx.github.repo(args.repo)
+    response = _read_pr(repo, args.number)
+    pr = response.json
+    where = f"{args.repo}#{args.number}"
+    if pr.get("merged") or pr.get("merged_at"):
+        return _merged(repo, pr)
+    if pr.get("state") == "closed":
+        return Failed(f"{where} was closed without merging: reopen it, or start the task again")
+    head = str((pr.get("head") or {}).get("sha") or "")
+    ours = str(((pr.get("auto_merge") or {}).get("enabled_by") or {}).get("login") or "").lower()
+    we_enabled = bool(ours) and ours == repo.bot_login().lower()
+    if args.sha and head != args.sha:
+        if we_enabled:
+            repo.graphql(_DISABLE, {"id": pr["node_id"]})
+        return Failed(
+            f"the head of {where} moved from the verified {args.sha[:7]} to {head[:7]}: pressplay does not "
+            "merge unverified commits; run checks and acceptance again for the new head"
+        )
+
+    now = ctx.now()
+    deadline = Deadline(_anchor(repo, pr, args.since), args.timeout)
+    changes_by = _changes_requested(repo, args.number)
+    block = blocker(pr, changes_by)
+
+    if args.mode is MergeMode.wait:
+        reason = block.reason if block else "mergeable"
+        block = Blocker(f"waiting for a person to merge ({reason})", short=False)
+    elif block is None:
+        outcome = _merge_now(repo, pr, args.method)
+        if isinstance(outcome, Succeeded):
+            return outcome
+        block = outcome
+    elif args.mode is MergeMode.auto and not block.short:
+        if changes_by:
+            if we_enabled:
+                repo.graphql(_DISABLE, {"id": pr["node_id"]})
+        elif pr.get("auto_merge") is None and not pr.get("draft") and pr.get("mergeable_state") != "dirty":
+            declined = _enable_auto_merge(repo, pr, args.method)
+            if declined is not None:
+                block = declined
+            else:
+                block = Blocker(
+                    f"auto-merge ({args.method.value}) enabled; waiting for GitHub: {block.reason}"
+                )
+        elif pr.get("auto_merge") is not None:
+            block = Blocker(f"auto-merge is on; waiting for GitHub: {block.reason}")
+
+    if deadline.passed(now):
+        deadline.check(now, f"{where} to merge (last: {block.reason})")
+    elapsed = now - deadline.anchor
+    settings = ctx.settings
+    if block.short:
+        requeue = timedelta(seconds=settings.requeue_min_seconds)
+    else:
+        requeue = next_poll(
+            elapsed,
+            changed=not response.not_modified,
+            budget=repo.budget(),
+            minimum=float(settings.requeue_min_seconds),
+            maximum=float(settings.requeue_max_seconds),
+            remaining=deadline.remaining(now),
+        )
+    return Running(f"{where}: {block.reason}", requeue)
