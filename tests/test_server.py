@@ -6,7 +6,6 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,67 +14,19 @@ import jsonschema
 import pytest
 import yaml
 
-from pressplay import Failed, Outcome, PermanentError, Running, StepArgs, StepContext, Succeeded, TemporaryError, step
 from pressplay.steps.registry import known_steps
 from pressplay.testing.agent import AgentEmulator, make_template
 from pressplay.testing.sidecar import Sidecar
-from pressplay.types import Repo
 
-# --- test-only steps ------------------------------------------------------------------------
-
-
-class EchoArgs(StepArgs):
-    repo: Repo
-    number: int
-    text: str = "hi"
-
-
-@step("testEcho", EchoArgs)
-def echo(args: EchoArgs, ctx: StepContext) -> Outcome:
-    """Echo the text back."""
-    return Succeeded({"text": args.text, "data": {"n": args.number}, "ok": True}, summary=f"echoed {args.text}")
-
-
-class CountArgs(StepArgs):
-    key: str
-    until: int = 3
-
-
-_counts: dict[str, int] = {}
-_lock = threading.Lock()
-
-
-@step("testCountdown", CountArgs)
-def countdown(args: CountArgs, ctx: StepContext) -> Outcome:
-    """Running until called ``until`` times."""
-    with _lock:
-        _counts[args.key] = _counts.get(args.key, 0) + 1
-        n = _counts[args.key]
-    if n < args.until:
-        return Running(f"call {n} of {args.until}", timedelta(seconds=5))
-    return Succeeded({"calls": n}, summary=f"done after {n} calls")
-
-
-class BoomArgs(StepArgs):
-    kind: str
-
-
-@step("testBoom", BoomArgs)
-def boom(args: BoomArgs, ctx: StepContext) -> Outcome:
-    """Raise the requested kind of error."""
-    if args.kind == "permanent":
-        raise PermanentError("repository acme/none not found: is the App installed?")
-    if args.kind == "temporary":
-        raise TemporaryError("GitHub answered 502", retry_after=42)
-    if args.kind == "connection":
-        raise ConnectionError("reset by peer")
-    raise RuntimeError("a bug")
-
+# Registers testEcho, testCountdown and testBoom.
+from tests import support_steps  # noqa: F401
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def post(sidecar: Sidecar, body: bytes | str, *, token: str | None = "ok", ctype: str = "application/json") -> httpx.Response:
+def post(
+    sidecar: Sidecar, body: bytes | str, *, token: str | None = "ok", ctype: str = "application/json"
+) -> httpx.Response:
     headers = {"Content-Type": ctype}
     if token == "ok":
         headers["Authorization"] = f"Bearer {sidecar.token}"
@@ -85,7 +36,9 @@ def post(sidecar: Sidecar, body: bytes | str, *, token: str | None = "ok", ctype
 
 
 def body_for(template: dict[str, Any]) -> str:
-    return json.dumps({"workflow": {"metadata": {"name": "wf", "namespace": "argo", "uid": "u"}}, "template": template})
+    return json.dumps(
+        {"workflow": {"metadata": {"name": "wf", "namespace": "argo", "uid": "u"}}, "template": template}
+    )
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -105,7 +58,9 @@ def test_wrong_token_is_403_without_echoing_secrets(sidecar: Sidecar) -> None:
     assert r.status_code == 403
 
 
-def test_token_file_is_read_and_missing_file_is_explained(tmp_path: Path, sidecar_factory: Callable[..., Sidecar]) -> None:
+def test_token_file_is_read_and_missing_file_is_explained(
+    tmp_path: Path, sidecar_factory: Callable[..., Sidecar]
+) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("file-token\n")
     s = sidecar_factory(token="", token_file=token_file)
@@ -217,7 +172,9 @@ def test_error_kinds_map_to_phases(sidecar: Sidecar) -> None:
         (body_for({"name": "x"}), "text/plain", "Content-Type"),
     ],
 )
-def test_malformed_requests_are_400_with_one_line(sidecar: Sidecar, body: str, ctype: str, needle: str) -> None:
+def test_malformed_requests_are_400_with_one_line(
+    sidecar: Sidecar, body: str, ctype: str, needle: str
+) -> None:
     r = post(sidecar, body, ctype=ctype)
     assert r.status_code == 400
     reason = r.json()["error"]

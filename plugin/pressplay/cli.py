@@ -19,7 +19,10 @@ from pressplay.config import DEFAULT_PORT
 
 #: subcommand -> (module:function taking argv, one-line help). Their own --help tells the rest.
 DELEGATED: dict[str, tuple[str, str]] = {
-    "lint": ("pressplay.lint.cli:main", "check rendered manifests (step arguments, references, shell safety)"),
+    "lint": (
+        "pressplay.lint.cli:main",
+        "check rendered manifests (step arguments, references, shell safety)",
+    ),
     "agent": ("pressplay.agent.cli:main", "run a coding agent step (the agent-step container's entrypoint)"),
     "git-credential": ("pressplay.agent.credential:main", "git credential helper using the GitHub App"),
     "demo": ("pressplay.demo.cli:main", "run press-play end to end on this machine, with emulators"),
@@ -36,10 +39,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, as in plugin.yaml)")
     p.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
     p.add_argument("--threads", type=int, help="threads per worker (default 8)")
-    p.add_argument("--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)")
+    p.add_argument(
+        "--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)"
+    )
     p.add_argument("--github-app-id", help="GitHub App id")
     p.add_argument("--github-private-key-file", type=Path, help="GitHub App private key (PEM) file")
-    p.add_argument("--github-installation-id", type=int, help="installation id (default: discovered per repo)")
+    p.add_argument(
+        "--github-installation-id", type=int, help="installation id (default: discovered per repo)"
+    )
     p.add_argument("--github-api-url", help="GitHub REST API URL (default https://api.github.com)")
     p.add_argument("--argocd-namespace", help="default namespace of Argo CD Applications (default argocd)")
     p.add_argument("--argocd-url", help="Argo CD UI URL, for links")
@@ -79,7 +86,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     if args.dev:
-        _print_dev_banner(settings.host, settings.port, settings.token.get_secret_value() if settings.token else "")
+        _print_dev_banner(
+            settings.host, settings.port, settings.token.get_secret_value() if settings.token else ""
+        )
     return serve(settings)
 
 
@@ -135,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pressplay {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _serve_parser(sub)
-    p = sub.add_parser("plugin-configmap", help="write the ExecutorPlugin ConfigMap generated from plugin.yaml")
+    p = sub.add_parser(
+        "plugin-configmap", help="write the ExecutorPlugin ConfigMap generated from plugin.yaml"
+    )
     p.add_argument("--plugin-yaml", type=Path, default=Path("plugin.yaml"), help="default ./plugin.yaml")
     p.add_argument("--out-dir", type=Path, default=Path("manifests/plugin"), help="default manifests/plugin")
     p = sub.add_parser("docs", help="regenerate the generated parts of docs/ (step argument tables)")

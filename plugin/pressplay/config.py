@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     github_installation_id: int | None = Field(
         None, description="Installation id; discovered per repository when unset."
     )
-    github_api_url: str = Field("https://api.github.com", description="REST base URL (GHES: https://HOST/api/v3).")
+    github_api_url: str = Field(
+        "https://api.github.com", description="REST base URL (GHES: https://HOST/api/v3)."
+    )
     github_token: SecretStr | None = Field(
         None, description="Never used: pressplay authenticates as a GitHub App only. Set = startup error."
     )

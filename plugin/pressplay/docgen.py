@@ -24,7 +24,7 @@ def _type_of(schema: dict[str, Any], defs: dict[str, Any]) -> str:
         target = defs.get(name, {})
         if "enum" in target:
             return " \\| ".join(f"`{v}`" for v in target["enum"])
-        return name
+        return str(name)
     if "enum" in schema:
         return " \\| ".join(f"`{v}`" for v in schema["enum"])
     if "const" in schema:

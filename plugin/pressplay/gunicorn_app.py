@@ -31,8 +31,9 @@ class _PressplayApplication(BaseApplication):  # type: ignore[misc]
             "loglevel": "warning",
             "proc_name": "pressplay",
         }
-        if os.path.isdir("/dev/shm"):
-            options["worker_tmp_dir"] = "/dev/shm"  # read-only root filesystem in the pod
+        shm = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files; the pod's root FS is read-only
+        if os.path.isdir(shm):
+            options["worker_tmp_dir"] = shm
         for key, value in options.items():
             self.cfg.set(key, value)
 

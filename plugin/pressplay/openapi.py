@@ -28,7 +28,9 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/ExecuteTemplateArgs"}}
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ExecuteTemplateArgs"}
+                            }
                         },
                     },
                     "responses": {
@@ -48,5 +50,8 @@ def openapi_document() -> dict[str, Any]:
             },
             "/healthz": {"get": {"operationId": "healthz", "responses": {"200": {"description": "alive"}}}},
         },
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

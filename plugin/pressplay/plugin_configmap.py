@@ -23,7 +23,9 @@ def load_plugin(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not a YAML mapping")
     unknown = set(doc) - _TOP_KEYS
     if unknown:
-        raise ValueError(f"{path}: unknown top-level field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise ValueError(
+            f"{path}: unknown top-level field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}"
+        )
     if doc.get("kind") != "ExecutorPlugin":
         raise ValueError(f"{path}: kind must be ExecutorPlugin, got {doc.get('kind')!r}")
     sidecar = (doc.get("spec") or {}).get("sidecar") or {}
@@ -48,14 +50,21 @@ def build_configmap(plugin: dict[str, Any]) -> dict[str, Any]:
         out_meta["namespace"] = meta["namespace"]
     if meta.get("annotations"):
         out_meta["annotations"] = dict(meta["annotations"])
-    out_meta["labels"] = {**(meta.get("labels") or {}), "workflows.argoproj.io/configmap-type": "ExecutorPlugin"}
+    out_meta["labels"] = {
+        **(meta.get("labels") or {}),
+        "workflows.argoproj.io/configmap-type": "ExecutorPlugin",
+    }
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": out_meta,
         "data": {
-            "sidecar.automountServiceAccountToken": "true" if sidecar.get("automountServiceAccountToken") else "false",
-            "sidecar.container": yaml.safe_dump(sidecar["container"], sort_keys=True, default_flow_style=False),
+            "sidecar.automountServiceAccountToken": "true"
+            if sidecar.get("automountServiceAccountToken")
+            else "false",
+            "sidecar.container": yaml.safe_dump(
+                sidecar["container"], sort_keys=True, default_flow_style=False
+            ),
         },
     }
 
@@ -75,7 +84,9 @@ _LiteralDumper.add_representer(str, _str_repr)
 
 def render(plugin_yaml: Path) -> str:
     configmap = build_configmap(load_plugin(plugin_yaml))
-    return HEADER + yaml.dump(configmap, Dumper=_LiteralDumper, sort_keys=True, default_flow_style=False, width=1000)
+    return HEADER + yaml.dump(
+        configmap, Dumper=_LiteralDumper, sort_keys=True, default_flow_style=False, width=1000
+    )
 
 
 def configmap_path(out_dir: Path, plugin_yaml: Path) -> Path:

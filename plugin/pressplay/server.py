@@ -44,7 +44,9 @@ log = logging.getLogger("pressplay.server")
 
 EXECUTE_PATH = "/api/v1/template.execute"
 #: Exceptions from the network stack that mean "try again later", not "this step is broken".
-_TRANSIENT_NAMES = frozenset({"ConnectError", "ReadTimeout", "ConnectTimeout", "TimeoutException", "RemoteProtocolError"})
+_TRANSIENT_NAMES = frozenset(
+    {"ConnectError", "ReadTimeout", "ConnectTimeout", "TimeoutException", "RemoteProtocolError"}
+)
 
 
 class TokenSource:
@@ -93,7 +95,11 @@ def readable_errors(error: ValidationError, step_key: str, model_fields: list[st
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
             given = item.get("input")
-            shown = f" (got {given!r})" if isinstance(given, str | int | float | bool) and len(repr(given)) < 80 else ""
+            shown = (
+                f" (got {given!r})"
+                if isinstance(given, str | int | float | bool) and len(repr(given)) < 80
+                else ""
+            )
             lines.append(f"{step_key}.{loc}: {msg}{shown}")
     return f"invalid arguments for step '{step_key}':\n- " + "\n- ".join(lines)
 
@@ -269,7 +275,9 @@ def _run_step(step_key: str, raw_args: Any, ctx: StepContext) -> Outcome:
     try:
         spec = get_step(step_key)
     except UnknownStep:
-        return Failed(f"unknown step '{step_key}' under plugin.{PLUGIN_KEY}; known steps: {', '.join(known_steps())}")
+        return Failed(
+            f"unknown step '{step_key}' under plugin.{PLUGIN_KEY}; known steps: {', '.join(known_steps())}"
+        )
     if raw_args is None:
         raw_args = {}
     if not isinstance(raw_args, dict):
@@ -277,9 +285,7 @@ def _run_step(step_key: str, raw_args: Any, ctx: StepContext) -> Outcome:
     try:
         return spec.run(raw_args, ctx)
     except ValidationError as exc:
-        fields = sorted(
-            (info.alias or name) for name, info in spec.args_model.model_fields.items()
-        )
+        fields = sorted((info.alias or name) for name, info in spec.args_model.model_fields.items())
         return Failed(readable_errors(exc, step_key, fields))
     except PermanentError as exc:
         return Failed(str(exc))
@@ -289,7 +295,9 @@ def _run_step(step_key: str, raw_args: Any, ctx: StepContext) -> Outcome:
         trace_id = telemetry.current_trace_id()
         if type(exc).__name__ in _TRANSIENT_NAMES or isinstance(exc, ConnectionError | TimeoutError):
             log.warning("transient error in step %s", step_key, exc_info=True, extra={"trace_id": trace_id})
-            return Running(f"transient error ({type(exc).__name__}); retrying (trace {trace_id})", timedelta(seconds=30))
+            return Running(
+                f"transient error ({type(exc).__name__}); retrying (trace {trace_id})", timedelta(seconds=30)
+            )
         log.error("step %s raised", step_key, exc_info=True, extra={"trace_id": trace_id})
         return Failed(
             f"internal error in step '{step_key}' ({type(exc).__name__}); see the sidecar log, trace {trace_id}"

@@ -83,13 +83,16 @@ def _otel_exporter_from_env() -> SpanExporter | None:
 
         return ConsoleSpanExporter()
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+            OTLPSpanExporter,
+        )
     except ImportError:
         logging.getLogger(LOGGER_NAME).warning(
             "OTEL exporter requested but not installed: pip install 'pressplay[otlp]'"
         )
         return None
-    return OTLPSpanExporter()
+    exporter: SpanExporter = OTLPSpanExporter()
+    return exporter
 
 
 def configure(

@@ -41,7 +41,9 @@ def parse_duration(value: object) -> timedelta:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if not text or pos != len(text):
-        raise ValueError(f"{value!r} is not a duration: use a number with h, m, s or ms, e.g. '30s' or '1h30m'")
+        raise ValueError(
+            f"{value!r} is not a duration: use a number with h, m, s or ms, e.g. '30s' or '1h30m'"
+        )
     return timedelta(seconds=total)
 
 

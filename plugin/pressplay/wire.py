@@ -110,9 +110,13 @@ def reply_for(outcome: Outcome, template: Template | None = None) -> ExecuteRepl
     if isinstance(outcome, Succeeded):
         message = outcome.summary or values.get("summary", "")
         return ExecuteReply(
-            node=NodeResult(phase="Succeeded", message=_clip(message), outputs=ReplyOutputs(parameters=params))
+            node=NodeResult(
+                phase="Succeeded", message=_clip(message), outputs=ReplyOutputs(parameters=params)
+            )
         )
     assert isinstance(outcome, Failed)
     return ExecuteReply(
-        node=NodeResult(phase="Failed", message=_clip(outcome.message), outputs=ReplyOutputs(parameters=params))
+        node=NodeResult(
+            phase="Failed", message=_clip(outcome.message), outputs=ReplyOutputs(parameters=params)
+        )
     )

@@ -102,19 +102,23 @@ class TemporaryError(StepError):
 
     def __init__(self, message: str, retry_after: timedelta | float = 30.0) -> None:
         super().__init__(message)
-        self.retry_after = retry_after if isinstance(retry_after, timedelta) else timedelta(seconds=retry_after)
+        self.retry_after = (
+            retry_after if isinstance(retry_after, timedelta) else timedelta(seconds=retry_after)
+        )
 
 
 class StepArgs(BaseModel):
     """Base of every step's argument model: camelCase keys, unknown keys rejected, immutable."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, str_strip_whitespace=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
     )
 
-    node: str | None = Field(
-        None, description="Pass `{{node.name}}`: it names the node in logs and traces."
-    )
+    node: str | None = Field(None, description="Pass `{{node.name}}`: it names the node in logs and traces.")
 
     #: argument attribute -> correlation label; a step model may override it.
     correlation: ClassVar[Mapping[str, str]] = {

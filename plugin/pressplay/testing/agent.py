@@ -109,7 +109,10 @@ class AgentEmulator:
         self.speedup = speedup
         self.timeout = timeout
         self.attempts = attempts
-        self.workflow = dict(workflow or {"name": "wf-test", "namespace": "argo", "uid": "00000000-0000-4000-8000-000000000001"})
+        self.workflow = dict(
+            workflow
+            or {"name": "wf-test", "namespace": "argo", "uid": "00000000-0000-4000-8000-000000000001"}
+        )
         self.max_polls = max_polls
         self.sleep = sleep
         self.max_sleep = max_sleep
@@ -156,29 +159,63 @@ class AgentEmulator:
                 self._wait(backoff * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
                 backoff *= 2
         if last_error is not None:
-            return Reply(status=0, body=None, phase="Failed", message=f"connection failed: {last_error}", attempts=self.attempts)
-        return Reply(status=503, body=None, phase="Failed", message="503 Service Unavailable after retries", attempts=self.attempts)
+            return Reply(
+                status=0,
+                body=None,
+                phase="Failed",
+                message=f"connection failed: {last_error}",
+                attempts=self.attempts,
+            )
+        return Reply(
+            status=503,
+            body=None,
+            phase="Failed",
+            message="503 Service Unavailable after retries",
+            attempts=self.attempts,
+        )
 
     def _decode(self, response: httpx.Response, attempt: int) -> Reply:
         status = response.status_code
         if status == 404:
             self.disabled = True
-            return Reply(status=404, body=response.text, phase=None, message="404: plugin disabled", attempts=attempt)
+            return Reply(
+                status=404, body=response.text, phase=None, message="404: plugin disabled", attempts=attempt
+            )
         if status != 200:
             reason = response.reason_phrase
-            return Reply(status=status, body=response.text, phase="Failed", message=f"{status} {reason}: {response.text}", attempts=attempt)
+            return Reply(
+                status=status,
+                body=response.text,
+                phase="Failed",
+                message=f"{status} {reason}: {response.text}",
+                attempts=attempt,
+            )
         try:
             body = response.json()
         except ValueError:
-            return Reply(status=200, body=response.text, phase="Failed", message="undecodable reply body", attempts=attempt)
+            return Reply(
+                status=200,
+                body=response.text,
+                phase="Failed",
+                message="undecodable reply body",
+                attempts=attempt,
+            )
         if body is None or not isinstance(body, dict):
             if body is None:
                 return Reply(status=200, body=None, phase=None, attempts=attempt)
-            return Reply(status=200, body=body, phase="Failed", message="reply is not an object", attempts=attempt)
+            return Reply(
+                status=200, body=body, phase="Failed", message="reply is not an object", attempts=attempt
+            )
         node = body.get("node")
         requeue = body.get("requeue")
         if requeue is not None and not isinstance(requeue, str):
-            return Reply(status=200, body=body, phase="Failed", message=f"requeue must be a duration string, got {requeue!r}", attempts=attempt)
+            return Reply(
+                status=200,
+                body=body,
+                phase="Failed",
+                message=f"requeue must be a duration string, got {requeue!r}",
+                attempts=attempt,
+            )
         if node is None:
             return Reply(status=200, body=body, phase=None, requeue=requeue, attempts=attempt)
         return Reply(
@@ -197,22 +234,36 @@ class AgentEmulator:
             reply = self.call(template)
             replies.append(reply)
             if reply.status == 200 and reply.phase is None and not reply.requeue:
-                return Result(phase="Failed", message="no plugin executed the template", replies=replies, not_mine=True)
+                return Result(
+                    phase="Failed", message="no plugin executed the template", replies=replies, not_mine=True
+                )
             if reply.status == 404:
-                return Result(phase="Failed", message="no plugin executed the template (plugin disabled by 404)", replies=replies)
+                return Result(
+                    phase="Failed",
+                    message="no plugin executed the template (plugin disabled by 404)",
+                    replies=replies,
+                )
             if reply.phase in FINAL_PHASES:
                 outputs = _outputs(reply.body)
-                return Result(phase=reply.phase or "Failed", message=reply.message, outputs=outputs, replies=replies)
+                return Result(
+                    phase=reply.phase or "Failed", message=reply.message, outputs=outputs, replies=replies
+                )
             if not reply.requeue:
-                return Result(phase=reply.phase or "Pending", message=reply.message, replies=replies, hung=True)
+                return Result(
+                    phase=reply.phase or "Pending", message=reply.message, replies=replies, hung=True
+                )
             try:
                 delay = parse_duration(reply.requeue).total_seconds()
             except ValueError:
                 return Result(phase="Failed", message=f"bad requeue {reply.requeue!r}", replies=replies)
             if delay <= 0:
-                return Result(phase=reply.phase or "Pending", message=reply.message, replies=replies, hung=True)
+                return Result(
+                    phase=reply.phase or "Pending", message=reply.message, replies=replies, hung=True
+                )
             self._wait(delay)
-        return Result(phase="Running", message=f"still running after {self.max_polls} polls", replies=replies, hung=True)
+        return Result(
+            phase="Running", message=f"still running after {self.max_polls} polls", replies=replies, hung=True
+        )
 
 
 def _outputs(body: Any) -> dict[str, str]:

@@ -68,7 +68,9 @@ class _StepRunner:
 class Sidecar(_StepRunner):
     """The real Flask app in a background thread on 127.0.0.1:<free port>."""
 
-    def __init__(self, *, speedup: float = 1000.0, workflow: dict[str, str] | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, *, speedup: float = 1000.0, workflow: dict[str, str] | None = None, **overrides: Any
+    ) -> None:
         token = overrides.pop("token", None)
         self.token = token if isinstance(token, str) else secrets.token_urlsafe(24)
         self.speedup = speedup
@@ -85,7 +87,9 @@ class Sidecar(_StepRunner):
         app = create_app(self.settings)
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pressplay-sidecar", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="pressplay-sidecar", daemon=True
+        )
         self._thread.start()
         return self
 

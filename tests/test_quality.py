@@ -1,0 +1,42 @@
+"""Static checks in the test command: ruff (lint + format) and mypy --strict on plugin/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} not installed (pip install -e '.[dev]')")
+    return found
+
+
+PATHS = [p for p in ("plugin", "tests", "bench") if (ROOT / p).exists()]
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_ruff_lint() -> None:
+    result = _run(_tool("ruff"), "check", *PATHS)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_ruff_format() -> None:
+    result = _run(_tool("ruff"), "format", "--check", *PATHS)
+    assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_mypy_strict() -> None:
+    result = _run(_tool("mypy"))
+    assert result.returncode == 0, result.stdout[-5000:]

@@ -1,0 +1,62 @@
+"""One span per execute call with the workflow/node/step/correlation attributes; JSON logs carry the trace id."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from pressplay import telemetry
+from pressplay.testing.sidecar import Sidecar
+
+# Registers the test steps used below.
+from tests import support_steps  # noqa: F401
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    telemetry.configure(span_exporter=exporter, force=True)
+    yield exporter
+    telemetry.configure(force=True)
+
+
+def test_one_span_per_execute_with_attributes_and_log_trace_id(spans: InMemorySpanExporter) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(telemetry.JsonFormatter())
+    logger = logging.getLogger("pressplay")
+    with Sidecar(workflow={"name": "press-play-x1", "namespace": "ci", "uid": "u-1"}) as sidecar:
+        logger.addHandler(handler)
+        try:
+            result = sidecar.run_step(
+                "testEcho", {"repo": "acme/api", "number": 42, "node": "press-play-x1.task(0).open-pr"}
+            )
+            sidecar.run_step("testEcho", {"repo": "acme/api"})
+        finally:
+            logger.removeHandler(handler)
+    assert result.phase == "Succeeded"
+    finished = [s for s in spans.get_finished_spans() if s.name == "template.execute"]
+    assert len(finished) == 2
+    attrs = dict(finished[0].attributes or {})
+    assert attrs["argo.workflow"] == "press-play-x1"
+    assert attrs["argo.namespace"] == "ci"
+    assert attrs["argo.node"] == "press-play-x1.task(0).open-pr"
+    assert attrs["pressplay.step"] == "testEcho"
+    assert attrs["pressplay.repo"] == "acme/api"
+    assert attrs["pressplay.pr"] == "42"
+    assert attrs["pressplay.phase"] == "Succeeded"
+    assert dict(finished[1].attributes or {})["pressplay.phase"] == "Failed"
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    step_lines = [line for line in lines if line.get("step") == "testEcho"]
+    assert len(step_lines) == 2
+    trace_id = format(finished[0].context.trace_id, "032x")
+    first = step_lines[0]
+    assert first["trace_id"] == trace_id
+    assert first["repo"] == "acme/api" and first["pr"] == "42" and first["phase"] == "Succeeded"
+    assert first["node"] == "press-play-x1.task(0).open-pr" and first["workflow"] == "press-play-x1"
