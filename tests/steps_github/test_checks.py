@@ -119,7 +119,10 @@ def test_check_run_summary_uses_output_title() -> None:
 
 def test_stale_failed_run_is_superseded_by_newer_success() -> None:
     checks = from_check_runs(
-        [run("build", conclusion="failure", at=0, ident=10), run("build", conclusion="success", at=300, ident=11)]
+        [
+            run("build", conclusion="failure", at=0, ident=10),
+            run("build", conclusion="success", at=300, ident=11),
+        ]
     )
     (newest,) = newest_per_name(checks)
     assert newest.id == 11
@@ -138,7 +141,10 @@ def test_rerun_in_progress_supersedes_earlier_failure() -> None:
 
 def test_newer_failure_beats_older_success() -> None:
     checks = from_check_runs(
-        [run("build", conclusion="success", at=0, ident=10), run("build", conclusion="failure", at=300, ident=9)]
+        [
+            run("build", conclusion="success", at=0, ident=10),
+            run("build", conclusion="failure", at=300, ident=9),
+        ]
     )
     assert verdict_of(checks).state == "failure"
 
@@ -257,13 +263,20 @@ def test_args_reject_own_contexts_and_typos() -> None:
         ChecksArgs.model_validate({"repo": "acme/api", "ref": "main", "required": ["pressplay/acceptance"]})
     with pytest.raises(ValidationError, match="requird"):
         ChecksArgs.model_validate({"repo": "acme/api", "ref": "main", "requird": ["build"]})
-    with pytest.raises(ValidationError, match="onFailure|on_failure"):
+    with pytest.raises(ValidationError, match=r"onFailure|on_failure"):
         ChecksArgs.model_validate({"repo": "acme/api", "ref": "main", "onFailure": "ignore"})
 
 
 def test_args_camel_case_and_durations() -> None:
     args = ChecksArgs.model_validate(
-        {"repo": "acme/api", "number": 7, "timeout": "45m", "grace": "90s", "failFast": True, "onFailure": "continue"}
+        {
+            "repo": "acme/api",
+            "number": 7,
+            "timeout": "45m",
+            "grace": "90s",
+            "failFast": True,
+            "onFailure": "continue",
+        }
     )
     assert args.timeout == timedelta(minutes=45)
     assert args.grace == timedelta(seconds=90)

@@ -27,7 +27,12 @@ jobs:
 
 
 def args(**overrides: Any) -> DispatchArgs:
-    base: dict[str, Any] = {"repo": "acme/api", "workflow": "deploy.yml", "ref": "main", "key": "deploy-task-7"}
+    base: dict[str, Any] = {
+        "repo": "acme/api",
+        "workflow": "deploy.yml",
+        "ref": "main",
+        "key": "deploy-task-7",
+    }
     return DispatchArgs.model_validate({**base, **overrides})
 
 
@@ -70,7 +75,9 @@ def test_missing_run_name_is_named() -> None:
 
 
 def test_missing_input_is_named() -> None:
-    text = GOOD_WORKFLOW.replace('      pressplay_id: {description: "Set by pressplay", required: false}\n', "")
+    text = GOOD_WORKFLOW.replace(
+        '      pressplay_id: {description: "Set by pressplay", required: false}\n', ""
+    )
     problem = setup_problem(text, "pressplay_id")
     assert problem is not None
     assert "does not declare the input `pressplay_id`" in problem
