@@ -1,0 +1,137 @@
+"""Run a command without a shell: stream its output (redacted) to a sink, keep a tail, enforce a timeout.
+
+The command runs in its own process group so a timeout stops its children too (an agent CLI spawns
+tools; ``cargo`` spawns ``rustc``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from pressplay.agent.redact import redact
+
+TAIL_LINES = 400
+#: Seconds between SIGTERM and SIGKILL when a command times out.
+KILL_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class ProcessResult:
+    """What happened to one command."""
+
+    argv: list[str]
+    exit_code: int
+    timed_out: bool = False
+    seconds: float = 0.0
+    tail: list[str] = field(default_factory=list)
+    lines: int = 0
+    not_found: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def describe(self) -> str:
+        if self.not_found:
+            return f"{self.argv[0]!r} is not installed in this image (exit 127)"
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f}s"
+        return f"exit {self.exit_code} after {self.seconds:.1f}s"
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM the process group, then SIGKILL it after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(KILL_GRACE_SECONDS)
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    sink: TextIO | None,
+    stdin_text: str | None = None,
+    prefix: str = "",
+) -> ProcessResult:
+    """Run ``argv`` in ``cwd``; every output line (stdout and stderr) goes, redacted, to ``sink``."""
+    started = time.monotonic()
+    argv = list(argv)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        return ProcessResult(argv=argv, exit_code=127, not_found=True)
+    except PermissionError:
+        return ProcessResult(argv=argv, exit_code=126, not_found=True)
+
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        _stop(proc)
+
+    timer = threading.Timer(timeout, on_timeout)
+    timer.daemon = True
+    timer.start()
+    if stdin_text is not None and proc.stdin is not None:
+
+        def feed(stream: TextIO, text: str) -> None:
+            with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+                stream.write(text)
+                stream.close()
+
+        threading.Thread(target=feed, args=(proc.stdin, stdin_text), daemon=True).start()
+
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    count = 0
+    assert proc.stdout is not None
+    try:
+        for raw in proc.stdout:
+            line = redact(raw.rstrip("\n"))
+            count += 1
+            tail.append(line)
+            if sink is not None:
+                sink.write(f"{prefix}{line}\n")
+                sink.flush()
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            _stop(proc)
+        proc.stdout.close()
+    return ProcessResult(
+        argv=argv,
+        exit_code=proc.returncode,
+        timed_out=timed_out.is_set(),
+        seconds=time.monotonic() - started,
+        tail=list(tail),
+        lines=count,
+    )

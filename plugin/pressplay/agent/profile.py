@@ -1,0 +1,207 @@
+"""Agent profiles: how to run one agent CLI and which gates its work must pass.
+
+The agents ConfigMap (mounted at ``/config/agents``) holds ``agents.yaml`` and one
+``<agent>_system-prompt.md`` per agent::
+
+    agents:
+      author:
+        description: Implements a task.
+        command: [claude, -p, --model, "{model}", --output-format, stream-json, --verbose,
+                  --append-system-prompt, "{system_prompt}"]
+        prompt: stdin            # stdin | file ({prompt_file} in the command) | argument ({prompt})
+        model: claude-sonnet-4-5
+        timeout: 45m             # one attempt
+        attempts: 2              # a failed attempt or failing gates give the agent another go
+        env: {CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"}
+        gates: [rust]            # presets (rust, python) or {name, run: [argv], timeout, ifExists}
+
+``command`` is an argv template, never shell: each element may use ``{model}``, ``{prompt}``,
+``{prompt_file}``, ``{system_prompt}``, ``{system_prompt_file}``, ``{workdir}``, ``{task_id}``,
+``{step}``, ``{attempt}``. When the command uses neither system-prompt placeholder, the system prompt is
+put in front of the user prompt. An empty command runs no agent (a gates-only step).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from pressplay.types import Duration
+
+PLACEHOLDERS = frozenset(
+    {
+        "model",
+        "prompt",
+        "prompt_file",
+        "system_prompt",
+        "system_prompt_file",
+        "workdir",
+        "task_id",
+        "step",
+        "attempt",
+    }
+)
+PROFILES_FILE = "agents.yaml"
+SYSTEM_PROMPT_SUFFIX = "_system-prompt.md"
+
+
+class ProfileError(ValueError):
+    """The agents ConfigMap is missing, unreadable or describes a profile wrongly."""
+
+
+class Gate(BaseModel):
+    """One compliance gate: a command that must exit 0 in the working directory."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    name: str = Field(description="Name in the gate report, e.g. `clippy`.")
+    run: tuple[str, ...] = Field(min_length=1, description="The argv to run (no shell).")
+    timeout: Duration = Field(timedelta(minutes=20), description="How long the gate may take.")
+    if_exists: str | None = Field(
+        None, description="Run only when this path exists in the working directory (e.g. `Cargo.toml`)."
+    )
+
+
+def _gate(name: str, *argv: str, if_exists: str | None = None) -> Gate:
+    return Gate(name=name, run=argv, if_exists=if_exists)
+
+
+#: Gate presets a profile names instead of spelling the commands out.
+PRESETS: Mapping[str, tuple[Gate, ...]] = {
+    "rust": (
+        _gate("fmt", "cargo", "fmt", "--check"),
+        _gate("clippy", "cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic"),
+        _gate("test", "cargo", "test"),
+    ),
+    "rust-lint": (
+        _gate("fmt", "cargo", "fmt", "--check"),
+        _gate("clippy", "cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic"),
+    ),
+    "python": (
+        _gate("ruff-format", "ruff", "format", "--check", "."),
+        _gate("ruff", "ruff", "check", "."),
+        _gate("pytest", "python", "-m", "pytest", "-q"),
+    ),
+}
+
+
+class Profile(BaseModel):
+    """One agent profile (a value of ``agents`` in ``agents.yaml``)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    name: str = Field("", description="The profile's key (filled in from `agents.yaml`).")
+    description: str = Field("", description="What this agent is for.")
+    command: tuple[str, ...] = Field((), description="argv template of the agent CLI; empty = gates only.")
+    prompt: Literal["stdin", "file", "argument"] = Field(
+        "stdin", description="How the prompt reaches the CLI."
+    )
+    model: str | None = Field(None, description="Default model (`{model}`).")
+    timeout: Duration = Field(timedelta(minutes=45), description="Timeout of one agent attempt.")
+    attempts: int = Field(2, ge=1, le=10, description="How many times the agent may try.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment of the agent CLI.")
+    gates: tuple[Gate, ...] = Field((), description="Compliance gates run after the agent, in order.")
+    commit_message: str = Field(
+        "pressplay: {step} for task {task_id}",
+        description="First line of the commit; `{task_id}`, `{step}` and `{agent}` are filled in.",
+    )
+    system_prompt: str = Field("", description="Filled in from `<agent>_system-prompt.md`.")
+
+    @field_validator("gates", mode="before")
+    @classmethod
+    def _expand_presets(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        out: list[Any] = []
+        for item in value:
+            if isinstance(item, str):
+                if item not in PRESETS:
+                    raise ValueError(
+                        f"unknown gate preset {item!r}: use one of {sorted(PRESETS)} or a mapping"
+                    )
+                out.extend(PRESETS[item])
+            else:
+                out.append(item)
+        return out
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Profile:
+        used = self.placeholders()
+        unknown = used - PLACEHOLDERS
+        if unknown:
+            raise ValueError(
+                f"command uses unknown placeholder(s) {sorted(unknown)}; known: {sorted(PLACEHOLDERS)}"
+            )
+        if self.command and self.prompt == "file" and "prompt_file" not in used:
+            raise ValueError("prompt is 'file' but the command never uses {prompt_file}")
+        if self.command and self.prompt == "argument" and "prompt" not in used:
+            raise ValueError("prompt is 'argument' but the command never uses {prompt}")
+        return self
+
+    def placeholders(self) -> set[str]:
+        found: set[str] = set()
+        for element in self.command:
+            for _, field_name, _, _ in string.Formatter().parse(element):
+                if field_name is not None:
+                    found.add(field_name)
+        return found
+
+    @property
+    def separate_system_prompt(self) -> bool:
+        """Whether the CLI takes the system prompt itself (else it is put before the user prompt)."""
+        return bool(self.placeholders() & {"system_prompt", "system_prompt_file"})
+
+    def argv(self, values: Mapping[str, str]) -> list[str]:
+        """The command with its placeholders filled in; each element stays one argv element."""
+        missing = (self.placeholders() & PLACEHOLDERS) - {k for k, v in values.items() if v}
+        if missing:
+            hint = " (set `model` in the profile or pass --model)" if "model" in missing else ""
+            raise ProfileError(f"agent {self.name!r}: no value for {sorted(missing)}{hint}")
+        return [element.format_map(dict(values)) for element in self.command]
+
+
+def load_profiles(agents_dir: Path) -> dict[str, Profile]:
+    """Every profile in ``agents_dir/agents.yaml``, with its system prompt file read in."""
+    path = agents_dir / PROFILES_FILE
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProfileError(
+            f"{path} not found: mount the agents ConfigMap there or pass --agents-dir"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path} is not valid YAML: {exc}") from exc
+    if isinstance(document, dict) and "agents" in document:
+        document = document["agents"]
+    if not isinstance(document, dict):
+        raise ProfileError(f"{path} must map agent names to profiles (under the key `agents`)")
+    profiles: dict[str, Profile] = {}
+    for name, raw in document.items():
+        raw_map = dict(raw or {})
+        prompt_file = agents_dir / f"{name}{SYSTEM_PROMPT_SUFFIX}"
+        system_prompt = prompt_file.read_text(encoding="utf-8") if prompt_file.is_file() else ""
+        try:
+            profiles[str(name)] = Profile.model_validate(
+                {**raw_map, "name": str(name), "systemPrompt": system_prompt}
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(profile)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ProfileError(f"{path}: agent {name!r}: {problems}") from exc
+    return profiles
+
+
+def load_profile(agents_dir: Path, name: str) -> Profile:
+    profiles = load_profiles(agents_dir)
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ProfileError(f"no agent profile {name!r} in {agents_dir / PROFILES_FILE} (known: {known})")
+    return profiles[name]

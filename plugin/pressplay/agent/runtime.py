@@ -1,0 +1,375 @@
+"""One agent step from checkout to push: see :mod:`pressplay.agent` for the sequence."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pressplay import telemetry
+from pressplay.agent.credential import remote_url_for
+from pressplay.agent.gates import GateReport, run_gates
+from pressplay.agent.git import STEP_TRAILER, TASK_TRAILER, Git, GitError
+from pressplay.agent.options import AgentOptions
+from pressplay.agent.process import run_streaming
+from pressplay.agent.profile import Profile, ProfileError, load_profile
+from pressplay.agent.prompt import Prompt, PromptError, assemble
+from pressplay.agent.redact import redact
+from pressplay.config import Settings
+
+Status = Literal[
+    "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed"
+]
+
+EXIT_CODES: Mapping[str, int] = {
+    "committed": 0,
+    "existing": 0,
+    "unchanged": 0,
+    "gates-failed": 1,
+    "invalid": 2,
+    "agent-failed": 3,
+    "git-failed": 4,
+}
+
+#: Output parameter name -> file name in the outputs directory (the agent-step template reads these).
+OUTPUT_FILES: Mapping[str, str] = {
+    "commit": "commit",
+    "changedFiles": "changed-files.json",
+    "gateReport": "gate-report.json",
+    "report": "report.md",
+    "status": "status",
+    "summary": "summary.txt",
+}
+
+#: Variables the agent CLI never sees: the App's settings and any token someone left in the environment.
+_HIDDEN_ENV_PREFIXES = (
+    "PRESSPLAY_GITHUB_",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "PRESSPLAY_TOKEN",
+)
+
+
+@dataclass
+class StepResult:
+    """The outcome of one agent step (also written to the output files)."""
+
+    status: Status
+    summary: str
+    commit: str = ""
+    changed_files: list[str] = field(default_factory=list)
+    report: GateReport | None = None
+    attempts: int = 0
+    pushed: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def outputs(self) -> dict[str, str]:
+        report = (
+            self.report.to_json()
+            if self.report
+            else {"passed": self.ok, "summary": "no gates ran", "gates": []}
+        )
+        markdown = self.report.markdown() if self.report and not self.report.passed else self.summary
+        return {
+            "commit": self.commit,
+            "changedFiles": json.dumps(self.changed_files),
+            "gateReport": json.dumps(report, separators=(",", ":")),
+            "report": markdown,
+            "status": self.status,
+            "summary": self.summary,
+        }
+
+
+def write_outputs(result: StepResult, outputs_dir: Path) -> None:
+    """Write every output file (atomically each), redacted."""
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    for name, value in result.outputs().items():
+        target = outputs_dir / OUTPUT_FILES[name]
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(redact(value), encoding="utf-8")
+        tmp.replace(target)
+
+
+def agent_env(base: Mapping[str, str], profile: Profile, extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if not k.startswith(_HIDDEN_ENV_PREFIXES)}
+    env.update(profile.env)
+    env.update(extra)
+    return env
+
+
+class _Log:
+    def __init__(self, sink: TextIO) -> None:
+        self.sink = sink
+
+    def __call__(self, message: str) -> None:
+        self.sink.write(f"[pressplay] {redact(message)}\n")
+        self.sink.flush()
+
+
+def _run_agent(
+    profile: Profile,
+    prompt: Prompt,
+    *,
+    options: AgentOptions,
+    workdir: Path,
+    attempt: int,
+    timeout: float,
+    env: dict[str, str],
+    sink: TextIO,
+    log: _Log,
+) -> tuple[bool, str]:
+    """Run the agent CLI once. Returns (ok, description)."""
+    with tempfile.TemporaryDirectory(prefix="pressplay-prompt-") as scratch:
+        prompt_file = Path(scratch) / "prompt.md"
+        system_file = Path(scratch) / "system-prompt.md"
+        user_text = prompt.user if profile.separate_system_prompt else prompt.combined()
+        prompt_file.write_text(user_text, encoding="utf-8")
+        system_file.write_text(prompt.system, encoding="utf-8")
+        values = {
+            "model": options.model or profile.model or "",
+            "prompt": user_text,
+            "prompt_file": str(prompt_file),
+            "system_prompt": prompt.system,
+            "system_prompt_file": str(system_file),
+            "workdir": str(workdir),
+            "task_id": options.task_id,
+            "step": options.step_key,
+            "attempt": str(attempt),
+        }
+        if options.agent_command:
+            argv = [element.format_map(values) for element in shlex.split(options.agent_command)]
+        else:
+            argv = profile.argv(values)
+        run_env = {**env, "PRESSPLAY_PROMPT_FILE": str(prompt_file), "PRESSPLAY_ATTEMPT": str(attempt)}
+        log(f"agent {profile.name} attempt {attempt}: {shlex.join(argv[:1])} … (timeout {timeout:.0f}s)")
+        result = run_streaming(
+            argv,
+            cwd=workdir,
+            env=run_env,
+            timeout=timeout,
+            sink=sink,
+            stdin_text=user_text if profile.prompt == "stdin" else None,
+            prefix="[agent] ",
+        )
+    return result.ok, result.describe()
+
+
+def run_step(
+    options: AgentOptions,
+    *,
+    sink: TextIO | None = None,
+    settings: Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> StepResult:
+    """Run one agent step and write its output files. Never raises for expected failures."""
+    out = sink or sys.stdout
+    log = _Log(out)
+    attrs = {
+        "pressplay.repo": options.repo,
+        "pressplay.task": options.task_id,
+        "pressplay.agent": options.agent,
+        "pressplay.step": options.step_key,
+    }
+    with telemetry.tracer().start_as_current_span("agent.step", attributes=attrs) as span:
+        result = _run(options, out=out, log=log, settings=settings, environ=environ)
+        span.set_attribute("pressplay.agent.status", result.status)
+        span.set_attribute("pressplay.agent.attempts", result.attempts)
+    write_outputs(result, options.outputs_dir)
+    log(f"{result.status}: {result.summary}")
+    return result
+
+
+def _run(
+    options: AgentOptions,
+    *,
+    out: TextIO,
+    log: _Log,
+    settings: Settings | None,
+    environ: Mapping[str, str] | None,
+) -> StepResult:
+    base_env = dict(os.environ if environ is None else environ)
+    try:
+        profile = load_profile(options.agents_dir, options.agent)
+    except ProfileError as exc:
+        return StepResult("invalid", str(exc))
+    remote = options.remote_url
+    if remote is None:
+        api_url = (settings or Settings()).github_api_url
+        remote = remote_url_for(options.repo, api_url)
+    root = options.workspace
+    git = Git(root, env=base_env)
+    try:
+        log(f"checkout {options.repo} {options.branch} (base {options.base})")
+        git.prepare(remote, branch=options.branch, base=options.base)
+        start = git.head()
+        existing = git.find_step_commit(task=options.task_id, step=options.step_key, base=options.base)
+    except GitError as exc:
+        return StepResult("git-failed", str(exc))
+    if existing is not None:
+        files = git.files_of(existing.sha)
+        return StepResult(
+            "existing",
+            f"step {options.step_key} of task {options.task_id} is already done in {existing.sha[:12]} "
+            f"({existing.subject}); nothing to do",
+            commit=existing.sha,
+            changed_files=files,
+            pushed=True,
+        )
+    workdir = root / options.working_directory
+    if not workdir.is_dir():
+        return StepResult(
+            "invalid",
+            f"working directory {options.working_directory!r} does not exist on branch {options.branch}",
+        )
+
+    prompt_mod = options.prompt_mod
+    if options.prompt_mod_file is not None:
+        try:
+            prompt_mod = "\n\n".join(
+                p for p in (prompt_mod, options.prompt_mod_file.read_text(encoding="utf-8")) if p.strip()
+            )
+        except OSError as exc:
+            return StepResult("invalid", f"prompt_mod_file {str(options.prompt_mod_file)!r}: {exc.strerror}")
+    attempts = options.attempts or profile.attempts
+    timeout = (options.timeout or profile.timeout).total_seconds()
+    env = agent_env(
+        base_env,
+        profile,
+        {
+            "PRESSPLAY_TASK_ID": options.task_id,
+            "PRESSPLAY_STEP": options.step_key,
+            "PRESSPLAY_AGENT": options.agent,
+            "PRESSPLAY_REPO_ROOT": str(root),
+            "GIT_AUTHOR_NAME": options.git_author_name,
+            "GIT_AUTHOR_EMAIL": options.git_author_email,
+            "GIT_COMMITTER_NAME": options.git_author_name,
+            "GIT_COMMITTER_EMAIL": options.git_author_email,
+        },
+    )
+    gate_env = agent_env(base_env, profile, {})
+    has_agent = bool(options.agent_command or profile.command)
+    report: GateReport | None = None
+    failure: str | None = None
+    attempt = 0
+    agent_ok = not has_agent
+    for attempt in range(1, attempts + 1):
+        if has_agent:
+            try:
+                prompt = assemble(
+                    root=root,
+                    task_id=options.task_id,
+                    workdir=options.working_directory,
+                    system_prompt=profile.system_prompt,
+                    prompt_mod=prompt_mod,
+                    prompt_path=options.prompt_path,
+                    context_files=options.context_files,
+                    previous_failure=failure,
+                )
+                agent_ok, description = _run_agent(
+                    profile, prompt, options=options, workdir=workdir, attempt=attempt,
+                    timeout=timeout, env=env, sink=out, log=log,
+                )  # fmt: skip
+            except (PromptError, ProfileError) as exc:
+                return StepResult("invalid", str(exc), attempts=attempt)
+            if git.current_branch() != options.branch:
+                return StepResult(
+                    "agent-failed",
+                    f"the agent left branch {options.branch!r} (now on {git.current_branch() or 'a detached HEAD'}); "
+                    "agents must not switch branches",
+                    attempts=attempt,
+                )
+            if not agent_ok:
+                failure = f"The agent command failed: {description}."
+                log(f"agent attempt {attempt} failed: {description}")
+                continue
+        started = time.monotonic()
+        report = run_gates(profile.gates, cwd=workdir, env=gate_env, sink=out)
+        log(f"{report.summary()} ({time.monotonic() - started:.1f}s)")
+        if report.passed:
+            break
+        failure = report.markdown()
+        if not has_agent:
+            break
+    if not agent_ok:
+        return StepResult(
+            "agent-failed",
+            f"agent {options.agent} failed after {attempt} attempt(s): {failure}",
+            attempts=attempt,
+            report=report,
+        )
+    if report is not None and not report.passed:
+        return StepResult(
+            "gates-failed",
+            f"{report.summary()} after {attempt} attempt(s); nothing was pushed",
+            report=report,
+            attempts=attempt,
+        )
+    return _commit_and_push(options, profile, git, start, report, attempt, log)
+
+
+def _commit_and_push(
+    options: AgentOptions,
+    profile: Profile,
+    git: Git,
+    start: str,
+    report: GateReport | None,
+    attempts: int,
+    log: _Log,
+) -> StepResult:
+    try:
+        changed = git.stage_all_since(start)
+        if not changed:
+            return StepResult(
+                "unchanged",
+                f"step {options.step_key} of task {options.task_id} changed nothing; no commit",
+                commit=start,
+                report=report,
+                attempts=attempts,
+            )
+        fields: dict[str, Any] = {
+            "task_id": options.task_id,
+            "step": options.step_key,
+            "agent": options.agent,
+        }
+        try:
+            subject = profile.commit_message.format_map(fields)
+        except (KeyError, ValueError):
+            subject = f"pressplay: {options.step_key} for task {options.task_id}"
+        body = subject
+        if report is not None and report.results:
+            body += "\n\n" + report.summary()
+        sha = git.commit(
+            body,
+            trailers=[(TASK_TRAILER, options.task_id), (STEP_TRAILER, options.step_key)],
+            author=(options.git_author_name, options.git_author_email),
+        )
+        log(f"committed {sha[:12]}: {len(changed)} file(s)")
+        if options.push:
+            git.push(options.branch)
+            log(f"pushed {options.branch}")
+    except GitError as exc:
+        return StepResult("git-failed", str(exc), report=report, attempts=attempts)
+    return StepResult(
+        "committed",
+        f"{subject} ({len(changed)} file(s), {sha[:12]}{', pushed' if options.push else ''})",
+        commit=sha,
+        changed_files=changed,
+        report=report,
+        attempts=attempts,
+        pushed=options.push,
+    )

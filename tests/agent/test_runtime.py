@@ -1,0 +1,198 @@
+"""`pressplay agent run` end to end against a local bare remote: commit, resume, gates, retries."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pressplay.agent.options import AgentOptions
+from pressplay.agent.runtime import OUTPUT_FILES, run_step
+
+from .conftest import git
+
+
+def run(options: AgentOptions, mode: str = "good", **env: str) -> tuple[object, str]:
+    sink = io.StringIO()
+    result = run_step(options, sink=sink, environ={**os.environ, "DEMO_MODE": mode, **env})
+    return result, sink.getvalue()
+
+
+def remote_log(remote: Path, branch: str = "pressplay/task-1") -> list[str]:
+    return git(remote, "log", "--format=%H", branch).splitlines()
+
+
+def outputs(options: AgentOptions) -> dict[str, str]:
+    return {name: (options.outputs_dir / f).read_text() for name, f in OUTPUT_FILES.items()}
+
+
+def test_commits_with_trailers_pushes_and_writes_outputs(
+    make_options: Callable[..., AgentOptions], remote: Path
+) -> None:
+    options = make_options()
+    result, log = run(options)
+    assert result.status == "committed", log
+    assert result.exit_code == 0
+    assert result.changed_files == ["greeting.py"]
+    head = git(remote, "rev-parse", "pressplay/task-1")
+    assert result.commit == head
+    message = git(remote, "log", "-1", "--format=%B", head)
+    assert "Pressplay-Task: 1" in message
+    assert "Pressplay-Step: author" in message
+    assert (
+        git(remote, "log", "-1", "--format=%an <%ae>", head)
+        == "pressplay[bot] <pressplay[bot]@users.noreply.github.com>"
+    )
+    files = outputs(options)
+    assert files["commit"] == head
+    assert json.loads(files["changedFiles"]) == ["greeting.py"]
+    report = json.loads(files["gateReport"])
+    assert report["passed"] is True
+    assert [g["name"] for g in report["gates"]] == ["docstrings"]
+    assert files["status"] == "committed"
+    assert "task 1" in files["summary"]
+
+
+def test_rerun_reports_existing_commit_and_does_no_work(
+    make_options: Callable[..., AgentOptions], remote: Path
+) -> None:
+    first, _ = run(make_options())
+    before = remote_log(remote)
+    second, log = run(make_options(), mode="fail")  # the agent would fail if it ran at all
+    assert second.status == "existing", log
+    assert second.commit == first.commit
+    assert second.changed_files == ["greeting.py"]
+    assert remote_log(remote) == before
+    assert "[agent]" not in log
+
+
+def test_a_different_step_on_the_same_branch_adds_its_own_commit(
+    make_options: Callable[..., AgentOptions], remote: Path, agents_dir: Path
+) -> None:
+    run(make_options())
+    (agents_dir / "agent2.py").write_text(
+        'import pathlib\npathlib.Path(\'more.py\').write_text(\'"""More."""\\n\')\n'
+    )
+    result, log = run(
+        make_options(step="remediation-c42", agent_command=f"python3 {agents_dir / 'agent2.py'}")
+    )
+    assert result.status == "committed", log
+    assert result.changed_files == ["more.py"]
+    assert len(remote_log(remote)) == 3
+    assert "Pressplay-Step: remediation-c42" in git(remote, "log", "-1", "--format=%B", "pressplay/task-1")
+
+
+def test_failing_gates_push_nothing_and_report(
+    make_options: Callable[..., AgentOptions], remote: Path
+) -> None:
+    options = make_options()
+    result, log = run(options, mode="bad")
+    assert result.status == "gates-failed", log
+    assert result.exit_code == 1
+    assert result.attempts == 2
+    assert git(remote, "branch", "--list", "pressplay/task-1") == ""
+    files = outputs(options)
+    report = json.loads(files["gateReport"])
+    assert report["passed"] is False
+    assert report["gates"][0]["findings"] == ["greeting.py:1:1: D100 missing module docstring"]
+    assert "D100" in files["report"]
+    assert files["status"] == "gates-failed"
+
+
+def test_second_attempt_gets_the_gate_report_and_fixes_it(
+    make_options: Callable[..., AgentOptions], remote: Path
+) -> None:
+    result, log = run(make_options(), mode="fix-on-retry")
+    assert result.status == "committed", log
+    assert result.attempts == 2
+    assert "agent: attempt 2" in log
+    assert len(remote_log(remote)) == 2
+
+
+def test_prompt_contains_system_prompt_mod_task_and_context(
+    make_options: Callable[..., AgentOptions], tmp_path: Path
+) -> None:
+    comment = tmp_path / "comment.md"
+    comment.write_text("Please rename greet to hello. ~~~~~ $(rm -rf /)")
+    options = make_options(prompt_mod="Be brief.", context_files=(comment,), push=False)
+    result, log = run(options, mode="record")
+    assert result.status == "committed", log
+    seen = (options.workspace / "seen-prompt.txt").read_text()
+    assert seen.index("You are the author") < seen.index("Be brief.") < seen.index("Add a greeting module.")
+    assert "## Context: comment.md" in seen
+    assert "~~~~~~text\nPlease rename greet to hello. ~~~~~ $(rm -rf /)\n~~~~~~" in seen
+
+
+def test_agent_failure_and_timeout(make_options: Callable[..., AgentOptions], remote: Path) -> None:
+    result, log = run(make_options(attempts=1), mode="fail")
+    assert result.status == "agent-failed", log
+    assert result.exit_code == 3
+    assert "exit 7" in result.summary
+    result, log = run(make_options(attempts=1, timeout="1s"), mode="sleep")
+    assert result.status == "agent-failed"
+    assert "timed out" in result.summary
+    assert git(remote, "branch", "--list", "pressplay/task-1") == ""
+
+
+def test_agent_output_is_redacted_and_secrets_hidden_from_agent(
+    make_options: Callable[..., AgentOptions], tmp_path: Path
+) -> None:
+    options = make_options(push=False)
+    result, log = run(options, mode="env", PRESSPLAY_GITHUB_APP_ID="1", GITHUB_TOKEN="ghp_" + "x" * 36)
+    assert result.status == "committed", log
+    assert "ghs_" + "a" * 36 not in log
+    assert "ghs_***" not in log and "***" in log
+    names = (options.workspace / "env.txt").read_text().split()
+    assert "PRESSPLAY_GITHUB_APP_ID" not in names
+    assert "GITHUB_TOKEN" not in names
+    assert {"PRESSPLAY_TASK_ID", "PRESSPLAY_PROMPT_FILE", "PRESSPLAY_ATTEMPT"} <= set(names)
+
+
+def test_agent_may_not_switch_branches(make_options: Callable[..., AgentOptions]) -> None:
+    result, _ = run(make_options(), mode="leave-branch")
+    assert result.status == "agent-failed"
+    assert "must not switch branches" in result.summary
+
+
+def test_gates_only_profile_and_unchanged(make_options: Callable[..., AgentOptions]) -> None:
+    result, log = run(make_options(agent="checker"))
+    assert result.status == "unchanged", log
+    assert result.exit_code == 0
+
+
+def test_invalid_inputs_are_named(make_options: Callable[..., AgentOptions], remote: Path) -> None:
+    result, _ = run(make_options(agent="nobody"))
+    assert result.status == "invalid"
+    assert "no agent profile 'nobody'" in result.summary and "author" in result.summary
+    result, _ = run(make_options(base="trunk"))
+    assert result.status == "git-failed"
+    assert "base branch 'trunk' does not exist" in result.summary
+    result, _ = run(make_options(working_directory="services/api"))
+    assert result.status == "invalid"
+    result, _ = run(make_options(task_id="99"))
+    assert result.status == "invalid"
+    assert "no prompt for task '99'" in result.summary
+
+
+def test_existing_branch_is_continued(
+    make_options: Callable[..., AgentOptions], remote: Path, agents_dir: Path
+) -> None:
+    run(make_options())
+    (agents_dir / "agent3.py").write_text(
+        "import pathlib\nassert pathlib.Path('greeting.py').exists()\npathlib.Path('x.py').write_text('\"\"\"X.\"\"\"\\n')\n"
+    )
+    result, log = run(make_options(step="lint", agent_command=f"python3 {agents_dir / 'agent3.py'}"))
+    assert result.status == "committed", log
+
+
+@pytest.mark.parametrize("mode", ["good"])
+def test_workspace_reuse(make_options: Callable[..., AgentOptions], tmp_path: Path, mode: str) -> None:
+    ws = tmp_path / "shared-ws"
+    first, _ = run(make_options(workspace=ws), mode=mode)
+    second, log = run(make_options(workspace=ws), mode=mode)
+    assert second.status == "existing", log
+    assert second.commit == first.commit

@@ -1,0 +1,216 @@
+"""Profiles, options, prompts, the credential helper protocol, redaction and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pressplay.agent import cli
+from pressplay.agent.credential import answer, read_request, remote_url_for
+from pressplay.agent.credential import main as credential_main
+from pressplay.agent.gates import findings_of
+from pressplay.agent.options import AgentOptions
+from pressplay.agent.profile import PRESETS, Profile, ProfileError, load_profile, load_profiles
+from pressplay.agent.prompt import PromptError, find_task_prompt
+from pressplay.agent.redact import redact, register
+from pressplay.config import Settings
+
+
+def test_rust_preset_is_the_issue_gates() -> None:
+    profile = Profile.model_validate({"name": "rex", "gates": ["rust"]})
+    assert [list(g.run) for g in profile.gates] == [
+        ["cargo", "fmt", "--check"],
+        ["cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic"],
+        ["cargo", "test"],
+    ]
+    assert set(PRESETS) >= {"rust", "python"}
+
+
+def test_profile_rejects_unknown_placeholders_and_presets() -> None:
+    with pytest.raises(ValidationError, match="unknown placeholder"):
+        Profile.model_validate({"command": ["claude", "{modle}"]})
+    with pytest.raises(ValidationError, match="unknown gate preset 'go'"):
+        Profile.model_validate({"gates": ["go"]})
+    with pytest.raises(ValidationError, match="never uses \\{prompt_file\\}"):
+        Profile.model_validate({"command": ["codex", "exec"], "prompt": "file"})
+
+
+def test_profile_argv_fills_each_element_without_a_shell() -> None:
+    profile = Profile.model_validate(
+        {
+            "name": "a",
+            "command": ["claude", "-p", "--model", "{model}", "--append-system-prompt", "{system_prompt}"],
+        }
+    )
+    argv = profile.argv({"model": "m1", "system_prompt": "be; careful $(x)"})
+    assert argv == ["claude", "-p", "--model", "m1", "--append-system-prompt", "be; careful $(x)"]
+    assert profile.separate_system_prompt
+    with pytest.raises(ProfileError, match="set `model` in the profile"):
+        profile.argv({"model": "", "system_prompt": "x"})
+
+
+def test_load_profiles_errors_name_the_file_and_field(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="mount the agents ConfigMap"):
+        load_profiles(tmp_path)
+    (tmp_path / "agents.yaml").write_text("agents:\n  a:\n    comand: [x]\n")
+    with pytest.raises(ProfileError, match="agent 'a': comand"):
+        load_profiles(tmp_path)
+    (tmp_path / "agents.yaml").write_text("a:\n  command: [x]\n  timeout: 5m\n")
+    (tmp_path / "a_system-prompt.md").write_text("sys")
+    profile = load_profile(tmp_path, "a")
+    assert profile.system_prompt == "sys"
+    assert profile.timeout.total_seconds() == 300
+    with pytest.raises(ProfileError, match=r"known: a\)"):
+        load_profile(tmp_path, "b")
+
+
+def test_options_from_env_and_flags() -> None:
+    env = {
+        "PRESSPLAY_REPO": "acme/api",
+        "PRESSPLAY_BRANCH": "pressplay/task-7",
+        "PRESSPLAY_AGENT": "author",
+        "PRESSPLAY_TASK_ID": "7",
+        "PRESSPLAY_CONTEXT_FILES": "/in/comment.md\n/in/logs.txt",
+        "PRESSPLAY_PROMPT_MOD": "be brief",
+        "PRESSPLAY_GITHUB_APP_ID": "1",  # a sidecar setting: ignored here
+    }
+    options = AgentOptions.from_sources({"agent": "linter", "context_files": None}, env)
+    assert options.agent == "linter"
+    assert options.context_files == (Path("/in/comment.md"), Path("/in/logs.txt"))
+    assert options.step_key == "linter"
+    assert options.base == "main"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("branch", "a b", "not a branch name"),
+        ("branch", "x/../y", "not a branch name"),
+        ("branch", "main", "never commits to its base"),
+        ("task_id", "1;rm", "not a plain name"),
+        ("working_directory", "../etc", "inside the repository"),
+        ("remote_url", "https://x:ghs_abc@github.com/a/b.git", "must not carry credentials"),
+        ("repo", "nope", "owner/name"),
+    ],
+)
+def test_options_reject_bad_input(field: str, value: str, message: str) -> None:
+    raw = {"repo": "acme/api", "branch": "pressplay/task-7", "agent": "author", "task_id": "7", field: value}
+    with pytest.raises(ValidationError, match=message):
+        AgentOptions.model_validate(raw)
+
+
+def test_task_prompt_lookup_order(tmp_path: Path) -> None:
+    tasks = {
+        "master": {"tasks": [{"id": 3, "title": "Add X", "description": "Do X.", "testStrategy": "Test X."}]}
+    }
+    (tmp_path / ".taskmaster" / "tasks").mkdir(parents=True)
+    (tmp_path / ".taskmaster" / "tasks" / "tasks.json").write_text(json.dumps(tasks))
+    text, source = find_task_prompt(tmp_path, "3", ".", None) or ("", "")
+    assert source == ".taskmaster/tasks/tasks.json"
+    assert "Add X" in text and "## Test strategy\n\nTest X." in text
+    (tmp_path / ".taskmaster" / "docs" / "task-3").mkdir(parents=True)
+    (tmp_path / ".taskmaster" / "docs" / "task-3" / "prompt.md").write_text("Taskmaster prompt")
+    assert find_task_prompt(tmp_path, "3", ".", None) == (
+        "Taskmaster prompt",
+        ".taskmaster/docs/task-3/prompt.md",
+    )
+    assert find_task_prompt(tmp_path, "4", ".", None) is None
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "prompt.md").write_text("Local prompt")
+    assert find_task_prompt(tmp_path, "3", ".", None) == ("Local prompt", "task/prompt.md")
+    with pytest.raises(PromptError, match="does not exist"):
+        find_task_prompt(tmp_path, "3", ".", "nope.md")
+
+
+def test_credential_helper_answers_only_for_github() -> None:
+    settings = Settings(github_api_url="https://api.github.com", github_app_id="1")
+    minted: list[str] = []
+
+    def minter(_settings: Settings, repo: str) -> str:
+        minted.append(repo)
+        return "ghs_" + "t" * 36
+
+    request = read_request(io.StringIO("protocol=https\nhost=github.com\npath=acme/api.git\n\n"))
+    out, err = answer("get", request, settings, minter)
+    assert err is None
+    assert out == f"username=x-access-token\npassword=ghs_{'t' * 36}\n\n"
+    assert minted == ["acme/api"]
+    assert answer("get", {"protocol": "https", "host": "gitlab.com", "path": "a/b"}, settings, minter) == (
+        "",
+        None,
+    )
+    assert answer("store", request, settings, minter) == ("", None)
+    assert answer("erase", request, settings, minter) == ("", None)
+    _, err = answer("get", {"protocol": "https", "host": "github.com"}, settings, minter)
+    assert err is not None and "useHttpPath" in err
+
+    def broken(_settings: Settings, _repo: str) -> str:
+        raise RuntimeError(
+            "no installation; key -----BEGIN RSA PRIVATE KEY-----abc-----END RSA PRIVATE KEY-----"
+        )
+
+    _, err = answer("get", request, settings, broken)
+    assert err is not None and "no token for acme/api" in err and "abc" not in err
+
+
+def test_credential_helper_cli_usage_and_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert credential_main([]) == 2
+    assert "usage" in capsys.readouterr().err
+    # git runs the helper as a separate process: a foreign host gets an empty answer and exit 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "pressplay.agent.credential", "get"],
+        input="protocol=https\nhost=example.com\npath=a/b.git\n\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "")
+
+
+def test_remote_urls() -> None:
+    assert remote_url_for("acme/api", "https://api.github.com") == "https://github.com/acme/api.git"
+    assert (
+        remote_url_for("acme/api", "https://ghe.example.com/api/v3") == "https://ghe.example.com/acme/api.git"
+    )
+    assert remote_url_for("acme/api", "http://127.0.0.1:9000") == "http://127.0.0.1:9000/acme/api.git"
+
+
+def test_redaction() -> None:
+    register("hunter2-very-secret")
+    text = (
+        "token ghs_abcdefghijklmnopqrstuvwxyz0123456789 jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjM0In0.c2lnbmF0dXJlX2hlcmU "
+        "url https://x-access-token:abc123@github.com/a/b.git and hunter2-very-secret"
+    )
+    cleaned = redact(text)
+    for secret in ("ghs_abc", "eyJhbGci", "abc123", "hunter2"):
+        assert secret not in cleaned
+
+
+def test_findings_of_clippy_and_linters() -> None:
+    lines = [
+        "   Compiling demo v0.1.0",
+        "warning: this could be a `const fn`",
+        "  --> src/lib.rs:3:1",
+        "error: could not compile `demo` (lib) due to 1 previous error",
+        "app.py:3:1: F401 `os` imported but unused",
+        "noise",
+    ]
+    assert findings_of(lines) == [lines[1], lines[2], lines[3], lines[4]]
+
+
+def test_cli_reports_bad_input_by_flag_and_variable(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = cli.main(["run", "--repo", "acme/api", "--branch", "bad branch", "--agent", "a", "--task-id", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "branch (--branch or PRESSPLAY_BRANCH)" in err
+    (tmp_path / "agents.yaml").write_text("agents:\n  rex:\n    command: [claude]\n    gates: [rust]\n")
+    assert cli.main(["profiles", "--agents-dir", str(tmp_path)]) == 0
+    assert "rex: claude; fmt, clippy, test" in capsys.readouterr().out
