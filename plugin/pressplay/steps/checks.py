@@ -115,7 +115,8 @@ class ChecksArgs(WaitArgs):
         description="Whether `skipped` counts as `pass` or `fail` (skips are named in `summary`).",
     )
     grace: Duration = Field(
-        timedelta(minutes=5),
+        "5m",  # validated into a timedelta (validate_default)
+        validate_default=True,
         description=(
             "How long after the anchor (see `since`) checks that have not appeared yet are waited for; "
             "afterwards a missing required check fails."
