@@ -49,16 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--context-file", dest="context_files", action="append", type=Path, help="extra context (repeatable)")
     add("--attempts", type=int, help="agent attempts (default: the profile's)")
     add("--timeout", help="timeout of one agent attempt, e.g. 45m (default: the profile's)")
-    add("--agents-dir", type=Path, help="the mounted agents ConfigMap (default /config/agents)")
+    add("--agents-dir", type=Path, help="the mounted agents ConfigMap (default /etc/pressplay/agents)")
     add("--workspace", type=Path, help="where the repository is cloned (default /workspace)")
-    add("--outputs-dir", type=Path, help="where Argo output files go (default /tmp/pressplay/outputs)")
+    add("--outputs-dir", type=Path, help="where Argo output files go (default /tmp/outputs)")
     add("--remote-url", help="git remote (default: the GitHub HTTPS URL of --repo)")
     add("--agent-command", help="replace the profile's command (shell-style argv, no shell is used)")
     add("--git-author-name", help="commit author name")
     add("--git-author-email", help="commit author email")
     add("--push", type=_bool, help="push the commit (default true)")
     profiles = sub.add_parser("profiles", help="validate agents.yaml and list the profiles")
-    profiles.add_argument("--agents-dir", type=Path, default=None, help="default /config/agents")
+    profiles.add_argument("--agents-dir", type=Path, default=None, help="default /etc/pressplay/agents")
     return parser
 
 

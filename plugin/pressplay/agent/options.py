@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pressplay.types import Duration, Repo
 
 ENV_PREFIX = "PRESSPLAY_"
-DEFAULT_AGENTS_DIR = Path("/config/agents")
+DEFAULT_AGENTS_DIR = Path("/etc/pressplay/agents")
 DEFAULT_WORKSPACE = Path("/workspace")
-DEFAULT_OUTPUTS_DIR = Path("/tmp/pressplay/outputs")  # noqa: S108 - the path the agent-step template reads
+DEFAULT_OUTPUTS_DIR = Path("/tmp/outputs")  # noqa: S108 - the path the agent-step template reads
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # git check-ref-format, restricted further to characters that need no quoting anywhere.

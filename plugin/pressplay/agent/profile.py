@@ -1,6 +1,6 @@
 """Agent profiles: how to run one agent CLI and which gates its work must pass.
 
-The agents ConfigMap (mounted at ``/config/agents``) holds ``agents.yaml`` and one
+The agents ConfigMap (mounted at ``/etc/pressplay/agents``) holds ``agents.yaml`` and one
 ``<agent>_system-prompt.md`` per agent::
 
     agents:

@@ -40,12 +40,17 @@ EXIT_CODES: Mapping[str, int] = {
 
 #: Output parameter name -> file name in the outputs directory (the agent-step template reads these).
 OUTPUT_FILES: Mapping[str, str] = {
-    "commit": "commit",
-    "changedFiles": "changed-files.json",
+    "commit": "commit-sha",
+    "changedFiles": "changed-files",
     "gateReport": "gate-report.json",
     "report": "report.md",
     "status": "status",
-    "summary": "summary.txt",
+    "summary": "summary",
+}
+#: Files an agent itself may write into the outputs directory (paths given to it as variables).
+AGENT_OUTPUT_FILES: Mapping[str, str] = {
+    "PRESSPLAY_VERDICT_FILE": "verdict.json",  # the acceptance agent's verdict
+    "PRESSPLAY_TASK_FILE": "task.json",  # the triage agent's task
 }
 
 #: Variables the agent CLI never sees: the App's settings and any token someone left in the environment.
@@ -98,7 +103,7 @@ class StepResult:
 def write_outputs(result: StepResult, outputs_dir: Path) -> None:
     """Write every output file (atomically each), redacted."""
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    for name, value in result.outputs().items():
+    for name, value in result.outputs().items():  # verdict.json / task.json are the agent's own
         target = outputs_dir / OUTPUT_FILES[name]
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(redact(value), encoding="utf-8")
@@ -230,6 +235,7 @@ def _run(
             changed_files=files,
             pushed=True,
         )
+    options.outputs_dir.mkdir(parents=True, exist_ok=True)
     workdir = root / options.working_directory
     if not workdir.is_dir():
         return StepResult(
@@ -255,6 +261,8 @@ def _run(
             "PRESSPLAY_STEP": options.step_key,
             "PRESSPLAY_AGENT": options.agent,
             "PRESSPLAY_REPO_ROOT": str(root),
+            "PRESSPLAY_OUTPUTS_DIR": str(options.outputs_dir),
+            **{name: str(options.outputs_dir / file) for name, file in AGENT_OUTPUT_FILES.items()},
             "GIT_AUTHOR_NAME": options.git_author_name,
             "GIT_AUTHOR_EMAIL": options.git_author_email,
             "GIT_COMMITTER_NAME": options.git_author_name,
