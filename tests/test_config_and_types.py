@@ -1,0 +1,116 @@
+"""Settings from PRESSPLAY_* variables and flags; durations; pacing and deadlines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pressplay.config import DEFAULT_PORT, load_settings
+from pressplay.pacing import Deadline, WaitArgs, next_poll
+from pressplay.steps.base import PermanentError
+from pressplay.types import format_duration, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_settings_come_from_env_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRESSPLAY_PORT", "18001")
+    monkeypatch.setenv("PRESSPLAY_TOKEN_FILE", "/tmp/tok")
+    monkeypatch.setenv("PRESSPLAY_GITHUB_API_URL", "https://ghe.example.com/api/v3/")
+    settings = load_settings()
+    assert settings.port == 18001
+    assert settings.token_file == Path("/tmp/tok")
+    assert settings.github_api_url == "https://ghe.example.com/api/v3"
+    assert load_settings(port=18002, host=None).port == 18002
+
+
+def test_defaults_are_safe() -> None:
+    settings = load_settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.port == DEFAULT_PORT
+    assert settings.token_file == Path("/var/run/argo/token")
+    assert settings.workers * settings.threads >= 16, "Argo's agent sends up to 16 requests at once"
+
+
+def test_serve_refuses_a_personal_access_token() -> None:
+    env = {"PATH": "/usr/bin:/bin", "PRESSPLAY_GITHUB_TOKEN": "ghp_planted_secret_value"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pressplay", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "GitHub App only" in result.stderr
+    assert "ghp_planted_secret_value" not in result.stderr + result.stdout
+
+
+def test_serve_names_a_bad_setting() -> None:
+    env = {"PATH": "/usr/bin:/bin", "PRESSPLAY_PORT": "eighty"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pressplay", "serve"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("10m", 600), ("1h30m", 5400), ("500ms", 0.5), ("90", 90), (45, 45), ("1.5h", 5400)],
+)
+def test_parse_duration(text: str | int, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "ten minutes", "10x", "-5s", "5s garbage", True])
+def test_parse_duration_rejects_with_a_hint(bad: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(bad)
+
+
+def test_format_duration_is_go_parseable() -> None:
+    assert format_duration(timedelta(seconds=30)) == "30s"
+    assert format_duration(timedelta(minutes=2)) == "2m"
+    assert format_duration(timedelta(seconds=150)) == "2m30s"
+    assert format_duration(timedelta(hours=1, seconds=5)) == "1h0m5s"
+    assert format_duration(0) == "1s"
+
+
+def test_wait_args_accept_duration_strings_and_times() -> None:
+    args = WaitArgs.model_validate({"timeout": "45m", "since": "2026-11-25T10:00:00Z"})
+    assert args.timeout == timedelta(minutes=45)
+    assert args.since == datetime(2026, 11, 25, 10, tzinfo=UTC)
+
+
+def test_deadline_is_durable_and_says_what_to_change() -> None:
+    anchor = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    deadline = Deadline(anchor, timedelta(minutes=30))
+    deadline.check(anchor + timedelta(minutes=29), "checks")
+    with pytest.raises(PermanentError, match=r"timed out after 30m waiting for checks.*raise `timeout`"):
+        deadline.check(anchor + timedelta(minutes=31), "checks")
+
+
+def test_next_poll_adapts() -> None:
+    fresh = next_poll(timedelta(seconds=5))
+    later = next_poll(timedelta(minutes=30))
+    assert fresh == timedelta(seconds=10)
+    assert later == timedelta(minutes=3)
+    assert next_poll(timedelta(minutes=30), changed=False) > later
+    assert next_poll(timedelta(minutes=30), budget=0.01) == timedelta(minutes=5)
+    assert next_poll(timedelta(minutes=30), remaining=timedelta(seconds=4)) == timedelta(seconds=5)
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    command = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
+    assert command in readme
+    assert command in ci
+    first_screen = readme.split("---", 1)[0]
+    assert first_screen.count("python3 -m venv") == 2
