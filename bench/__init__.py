@@ -1,0 +1,1 @@
+"""pressplay's benchmark: ``.venv/bin/python -m bench`` (see docs/performance.md)."""

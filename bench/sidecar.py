@@ -1,0 +1,358 @@
+"""Sidecar overhead and footprint, measured side by side with two baselines in one run.
+
+Servers (all on 127.0.0.1, a free port each, started and stopped here):
+- ``pressplay``: the real ``pressplay serve`` (gunicorn gthread, default workers/threads unless overridden);
+- ``flask-noop``: a bare Flask app answering ``{}``, under gunicorn with the *same* worker settings;
+- ``stdlib``: a standard-library ``http.server`` plugin built like Argo's Python example.
+
+Paths measured on pressplay: ``not-mine`` (another plugin's template → ``{}``), ``bad-args`` (our key,
+arguments that fail validation → Failed with the reason) and, when the GitHub emulator and the ``checks``
+step are present, ``poll-304`` (a real ``checks`` poll on an unchanged ref, answered 304 by the emulator).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from bench.common import EXECUTE_PATH, REPO, VENV_BIN, Server, free_port, http_call, tree_memory
+from bench.loadgen import LoadResult, load
+
+WORKFLOW = {
+    "metadata": {"name": "bench-7x2kq", "namespace": "argo", "uid": "3b0c6a52-9d3e-4f55-a1f0-0c2f4f6e9b11"}
+}
+
+
+def request_body(plugin: dict[str, Any], outputs: list[str] | None = None) -> bytes:
+    template = {
+        "name": "bench",
+        "inputs": {},
+        "outputs": {"parameters": [{"name": n, "valueFrom": {"supplied": {}}} for n in outputs or []]},
+        "metadata": {},
+        "plugin": plugin,
+    }
+    return json.dumps({"workflow": WORKFLOW, "template": template}, separators=(",", ":")).encode()
+
+
+NOT_MINE = request_body({"slack": {"channel": "#builds", "text": "hello"}})
+
+
+def bad_args_body() -> tuple[bytes, str]:
+    """Our key with arguments that fail validation (a real step's model when it is installed)."""
+    if importlib.util.find_spec("pressplay.steps.checks") is not None:
+        return (
+            request_body({"pressplay": {"checks": {"repo": "acme/api", "ref": "main", "timout": "10m"}}}),
+            "checks with a misspelt argument",
+        )
+    return request_body({"pressplay": {"checks": {}, "comment": {}}}), "two step keys in one template"
+
+
+def has_cli_serve() -> bool:
+    try:
+        from pressplay import cli  # noqa: F401
+    except ImportError:
+        return False
+    return (VENV_BIN / "pressplay").exists()
+
+
+def pressplay_argv(port: int, workers: int | None, threads: int | None) -> list[str]:
+    """``pressplay serve`` when the CLI is installed, else the same gunicorn settings by hand."""
+    if has_cli_serve():
+        argv = [str(VENV_BIN / "pressplay"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if workers:
+            argv += ["--workers", str(workers)]
+        if threads:
+            argv += ["--threads", str(threads)]
+        return argv
+    from pressplay.config import Settings
+
+    defaults = Settings()
+    return gunicorn_argv(
+        "pressplay.server:create_app()", port, workers or defaults.workers, threads or defaults.threads
+    )
+
+
+def gunicorn_argv(app: str, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        str(VENV_BIN / "gunicorn"),
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--timeout=60",
+        "--worker-tmp-dir=/dev/shm",
+        "--log-level=warning",
+        app,
+    ]
+
+
+def effective_workers(workers: int | None, threads: int | None) -> tuple[int, int]:
+    from pressplay.config import Settings
+
+    defaults = Settings()
+    return workers or defaults.workers, threads or defaults.threads
+
+
+def pressplay_server(
+    token: str,
+    workers: int | None = None,
+    threads: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    port = free_port()
+    env = {
+        "PRESSPLAY_TOKEN": token,
+        "PRESSPLAY_LOG_LEVEL": "WARNING",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        **(extra_env or {}),
+    }
+    if workers:
+        env["PRESSPLAY_WORKERS"] = str(workers)
+    if threads:
+        env["PRESSPLAY_THREADS"] = str(threads)
+    return Server("pressplay", pressplay_argv(port, workers, threads), port, env=env)
+
+
+def flask_server(workers: int, threads: int) -> Server:
+    port = free_port()
+    return Server("flask-noop", gunicorn_argv("bench.baselines.flask_noop:app", port, workers, threads), port)
+
+
+def stdlib_server(token: str) -> Server:
+    port = free_port()
+    argv = [sys.executable, str(REPO / "bench" / "baselines" / "stdlib_plugin.py"), str(port)]
+    return Server("stdlib", argv, port, env={"PLUGIN_TOKEN": token})
+
+
+@contextmanager
+def memory_sampler(pid: int, every_s: float = 0.25) -> Iterator[dict[str, float]]:
+    """Track the peak RSS/PSS of a process tree while the block runs."""
+    peak = {"rss_mib": 0.0, "pss_mib": 0.0, "processes": 0.0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            mem = tree_memory(pid)
+            for key in peak:
+                peak[key] = max(peak[key], float(mem[key]))
+            stop.wait(every_s)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def check_answer(
+    port: int, body: bytes, token: str | None, expect: Callable[[int, Any], bool], what: str
+) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    status, raw = http_call(port, "POST", EXECUTE_PATH, body, headers, timeout=30)
+    data = json.loads(raw) if raw else None
+    if not expect(status, data):
+        raise AssertionError(f"{what}: unexpected answer {status} {raw[:300]!r}")
+    return data
+
+
+def _measure(
+    server: Server,
+    body: bytes,
+    token: str | None,
+    concurrencies: list[int],
+    duration_s: float,
+    wrk: str | None,
+    warmup_s: float,
+) -> tuple[list[LoadResult], dict[str, float]]:
+    assert server.proc is not None
+    load(server.port, EXECUTE_PATH, body, token, 8, warmup_s, wrk)
+    results = []
+    with memory_sampler(server.proc.pid) as peak:
+        for conc in concurrencies:
+            results.append(load(server.port, EXECUTE_PATH, body, token, conc, duration_s, wrk))
+    return results, dict(peak)
+
+
+def overhead(
+    wrk: str | None,
+    duration_s: float,
+    concurrencies: list[int],
+    workers: int | None,
+    threads: int | None,
+    poll_304: Callable[[str], AbstractContextManager[Any]] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The throughput/latency table (and the memory seen under load)."""
+    token = secrets.token_urlsafe(24)
+    w, t = effective_workers(workers, threads)
+    warmup = min(2.0, duration_s / 2)
+    runs: dict[str, Any] = {}
+
+    def record(name: str, server_name: str, results: list[LoadResult], extra: dict[str, Any]) -> None:
+        for res in results:
+            if server_name == "stdlib" and res.generator == "wrk" and res.socket_errors:
+                res.notes.append(
+                    "wrk counts every reply of this server as a read error: the body ends when the server closes "
+                    "the connection (HTTP/1.0, no Content-Length), which is legal; the replies were complete"
+                )
+            runs[f"{name}@{res.concurrency}"] = {
+                "server": server_name,
+                "path": name,
+                **res.as_dict(),
+                **extra,
+            }
+            log(
+                f"  {name:<12} c={res.concurrency:<3} {res.rps:>8.0f} req/s  p50 {res.p50_ms:>6.1f} ms  "
+                f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}"
+            )
+
+    log(f"baseline flask-noop (gunicorn gthread {w}x{t})")
+    with flask_server(w, t) as srv:
+        check_answer(srv.port, NOT_MINE, None, lambda s, d: s == 200 and d == {}, "flask-noop")
+        results, _ = _measure(srv, NOT_MINE, None, concurrencies, duration_s, wrk, warmup)
+        record("flask-noop", "flask-noop", results, {})
+
+    log("baseline stdlib http.server plugin")
+    with stdlib_server(token) as srv:
+        check_answer(srv.port, NOT_MINE, token, lambda s, d: s == 200 and d == {}, "stdlib")
+        results, _ = _measure(srv, NOT_MINE, token, concurrencies, duration_s, wrk, warmup)
+        record("stdlib", "stdlib", results, {})
+
+    bad_body, bad_what = bad_args_body()
+    log(f"pressplay serve ({w}x{t})")
+    memory: dict[str, Any] = {}
+    with pressplay_server(token, workers, threads) as srv:
+        assert srv.proc is not None
+        time.sleep(1.0)
+        memory["idle"] = tree_memory(srv.proc.pid)
+        check_answer(srv.port, NOT_MINE, token, lambda s, d: s == 200 and d == {}, "not-mine")
+        results, peak = _measure(srv, NOT_MINE, token, concurrencies, duration_s, wrk, warmup)
+        record("not-mine", "pressplay", results, {})
+        memory["under_load_not_mine"] = peak
+        reply = check_answer(
+            srv.port,
+            bad_body,
+            token,
+            lambda s, d: s == 200 and isinstance(d, dict) and d.get("node", {}).get("phase") == "Failed",
+            "bad-args",
+        )
+        results, peak = _measure(srv, bad_body, token, concurrencies, duration_s, wrk, warmup)
+        record(
+            "bad-args", "pressplay", results, {"case": bad_what, "message": reply["node"]["message"][:200]}
+        )
+        memory["under_load_bad_args"] = peak
+
+    if poll_304 is not None:
+        with poll_304(token) as (srv, body, counters):
+            results, peak = _measure(srv, body, token, concurrencies, duration_s, wrk, warmup)
+            record("poll-304", "pressplay", results, counters())
+            memory["under_load_poll_304"] = peak
+
+    ratios: dict[str, Any] = {}
+    for conc in concurrencies:
+        base = runs[f"flask-noop@{conc}"]
+        std = runs[f"stdlib@{conc}"]
+        for path in ("not-mine", "bad-args", "poll-304"):
+            mine = runs.get(f"{path}@{conc}")
+            if not mine:
+                continue
+            ratios[f"{path}@{conc}"] = {
+                "throughput_vs_flask": round(mine["rps"] / base["rps"], 3),
+                "flask_over_path": round(base["rps"] / mine["rps"], 3),
+                "p99_vs_flask": round(mine["p99_ms"] / max(base["p99_ms"], 0.001), 3),
+                "throughput_vs_stdlib": round(mine["rps"] / max(std["rps"], 0.001), 2),
+            }
+    return {"workers": w, "threads": t, "runs": runs, "ratios": ratios, "memory": memory}
+
+
+def footprint(
+    workers: int | None, threads: int | None, starts: int = 5, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Cold start to the first /healthz 200 (median and max of ``starts``) and idle tree memory."""
+    token = secrets.token_urlsafe(24)
+    times: list[float] = []
+    idle: dict[str, Any] = {}
+    for _ in range(starts):
+        srv = pressplay_server(token, workers, threads)
+        with srv:
+            times.append(srv.startup_s)
+            if not idle:
+                assert srv.proc is not None
+                time.sleep(1.0)
+                idle = tree_memory(srv.proc.pid)
+    w, t = effective_workers(workers, threads)
+    flask_idle: dict[str, Any] = {}
+    with flask_server(w, t) as fsrv:
+        assert fsrv.proc is not None
+        time.sleep(1.0)
+        flask_idle = tree_memory(fsrv.proc.pid)
+    result = {
+        "workers": w,
+        "threads": t,
+        "command": "pressplay serve" if has_cli_serve() else "gunicorn 'pressplay.server:create_app()'",
+        "cold_start_s": {
+            "median": round(statistics.median(times), 3),
+            "max": round(max(times), 3),
+            "all": [round(x, 3) for x in times],
+        },
+        "idle": idle,
+        "flask_noop_idle": flask_idle,
+    }
+    log(
+        f"  cold start median {result['cold_start_s']['median']} s (max {result['cold_start_s']['max']} s); "
+        f"idle tree RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB ({idle['processes']} processes); "
+        f"bare flask tree RSS {flask_idle['rss_mib']} MiB"
+    )
+    return result
+
+
+def worker_matrix(
+    configs: list[tuple[int, int]], wrk: str | None, duration_s: float, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    """Memory and the not-mine/bad-args throughput at 16 clients for a few workers x threads settings."""
+    token = secrets.token_urlsafe(24)
+    bad_body, _ = bad_args_body()
+    rows = []
+    for w, t in configs:
+        with pressplay_server(token, w, t) as srv:
+            assert srv.proc is not None
+            time.sleep(1.0)
+            idle = tree_memory(srv.proc.pid)
+            load(srv.port, EXECUTE_PATH, NOT_MINE, token, 8, 1.0, wrk)
+            with memory_sampler(srv.proc.pid) as peak:
+                nm = load(srv.port, EXECUTE_PATH, NOT_MINE, token, 16, duration_s, wrk)
+                ba = load(srv.port, EXECUTE_PATH, bad_body, token, 16, duration_s, wrk)
+            row = {
+                "workers": w,
+                "threads": t,
+                "startup_s": round(srv.startup_s, 3),
+                "idle": idle,
+                "peak": dict(peak),
+                "not_mine_rps": nm.rps,
+                "not_mine_p99_ms": nm.p99_ms,
+                "bad_args_rps": ba.rps,
+                "bad_args_p99_ms": ba.p99_ms,
+            }
+        rows.append(row)
+        log(
+            f"  {w}x{t:<3} start {row['startup_s']} s  idle RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB  "
+            f"peak RSS {peak['rss_mib']} MiB  not-mine {nm.rps:.0f} req/s p99 {nm.p99_ms} ms  "
+            f"bad-args {ba.rps:.0f} req/s p99 {ba.p99_ms} ms"
+        )
+    return rows
+
+
+__all__ = ["footprint", "overhead", "request_body", "worker_matrix"]
