@@ -46,3 +46,26 @@ def sidecar_factory() -> Iterator[Callable[..., Sidecar]]:
 def sidecar(sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
     """A sidecar with default settings (no GitHub, no Kubernetes)."""
     return sidecar_factory()
+
+
+@pytest.fixture(scope="session")
+def application_crd() -> dict[str, Any] | None:
+    """The Argo CD Application CRD from ``../shared/schemas/argo-cd`` (None when ../shared is absent)."""
+    import yaml
+
+    path = REPO_ROOT / ".." / "shared" / "schemas" / "argo-cd" / "application-crd.yaml"
+    if not path.is_file():
+        return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
+    return loaded
+
+
+@pytest.fixture
+def kube_emulator(application_crd: dict[str, Any] | None) -> Iterator[Any]:
+    """A started :class:`~pressplay.testing.kube_emulator.KubeEmulator` (Argo CD Applications); it
+    validates every stored object against the Application CRD when ``../shared`` is present."""
+    from pressplay.testing.kube_emulator import KubeEmulator
+
+    with KubeEmulator(crd=application_crd) as emulator:
+        yield emulator
