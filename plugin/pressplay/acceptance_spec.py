@@ -44,7 +44,8 @@ SPEC_VERSION = 1
 SCHEMA_ID = "https://pressplay.dev/schemas/acceptance-spec.v1.json"
 SCHEMA_FILE = "schemas/acceptance-spec.v1.json"
 #: Conclusions of a check run that count as passed unless a criterion says otherwise.
-DEFAULT_PASSING_CONCLUSIONS = ("success", "neutral", "skipped")
+Conclusion = Literal["success", "neutral", "skipped"]
+DEFAULT_PASSING_CONCLUSIONS: tuple[Conclusion, ...] = ("success", "neutral", "skipped")
 _ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 
@@ -83,7 +84,7 @@ class ChecksCriterion(_Criterion):
     ignore: list[str] = Field(
         default_factory=list, description="Check names to leave out when `required` is empty."
     )
-    passing_conclusions: list[Literal["success", "neutral", "skipped"]] = Field(
+    passing_conclusions: list[Conclusion] = Field(
         default_factory=lambda: list(DEFAULT_PASSING_CONCLUSIONS),
         description="Check-run conclusions that count as passed.",
     )
@@ -157,7 +158,10 @@ class HttpCriterion(_Criterion):
         max_length=1000,
         description="Python regular expression searched in the body (first 1 MiB).",
     )
-    timeout: Duration = Field(timedelta(seconds=10), description="Time allowed for the request, at most 30s.")
+    timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="Time allowed for the request, at most 20s (probes run in parallel).",
+    )
     follow_redirects: bool = Field(
         False,
         description="Follow up to 5 redirects, to http/https URLs only.",
@@ -195,8 +199,8 @@ class HttpCriterion(_Criterion):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: timedelta) -> timedelta:
-        if not timedelta(0) < value <= timedelta(seconds=30):
-            raise ValueError("timeout must be more than 0 and at most 30s")
+        if not timedelta(0) < value <= timedelta(seconds=20):
+            raise ValueError("timeout must be more than 0 and at most 20s")
         return value
 
 

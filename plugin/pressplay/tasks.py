@@ -296,7 +296,7 @@ def parse_id_list(value: object, what: str = "dependsOn") -> list[str]:
         text = value.strip()
         if not text:
             return []
-        if text.startswith("["):
+        if text.startswith(("[", "{")):
             try:
                 items = json.loads(text)
             except json.JSONDecodeError as exc:
@@ -364,13 +364,21 @@ def read_text(repo: RepoClient, path: str, ref: str | None, *, hint: str) -> Rep
     if resp.status == 404:
         if ref:
             branch = repo.get(f"branches/{quote(ref, safe='')}", allow=(404,))
-            commit = branch if branch.status != 404 else repo.get(f"commits/{quote(ref, safe='')}", allow=(404, 422))
+            commit = (
+                branch
+                if branch.status != 404
+                else repo.get(f"commits/{quote(ref, safe='')}", allow=(404, 422))
+            )
             if commit.status in (404, 422):
-                raise PermanentError(f"{repo.full_name} has no branch or commit {ref!r}: check the ref argument")
+                raise PermanentError(
+                    f"{repo.full_name} has no branch or commit {ref!r}: check the ref argument"
+                )
         raise PermanentError(f"{path} does not exist in {repo.full_name}{at}: {hint}")
     body = resp.json
     if isinstance(body, list) or not isinstance(body, dict) or body.get("type") not in (None, "file"):
-        raise PermanentError(f"{path} in {repo.full_name}{at} is not a file (it is a directory or a link): {hint}")
+        raise PermanentError(
+            f"{path} in {repo.full_name}{at} is not a file (it is a directory or a link): {hint}"
+        )
     content = body.get("content") or ""
     sha = str(body.get("sha") or "")
     if not content and int(body.get("size") or 0) > 0 and sha:

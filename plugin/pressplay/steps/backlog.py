@@ -1,0 +1,222 @@
+"""``backlog``: read the task list from the repository and output the tasks that are not done yet.
+
+The file is Taskmaster's ``tasks.json`` (plain or tag-keyed layout), read at ``base`` through the
+contents API. Each task is classified from GitHub, the source of truth (design §4):
+
+- **done**: a pull request labelled ``task-<id>`` (and ``pressplay``) is merged, or the file says
+  ``done``;
+- **inProgress**: such a pull request is open;
+- **todo**: neither;
+- **skipped**: the file says ``cancelled`` or ``deferred`` (left out of the run);
+- **blocked**: not done and depends, directly or not, on a skipped task (left out: it could never start).
+
+The not-done tasks (inProgress and todo, dependencies first) are the ``tasks`` output, a JSON list
+for ``withParam``. Unknown dependency ids and dependency cycles fail the step, naming each one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from pressplay.steps.base import Failed, Outcome, StepArgs, StepContext, Succeeded, step
+from pressplay.tasks import (
+    DEFAULT_BRANCH,
+    DEFAULT_PROMPT_PATH,
+    DEFAULT_TASKS_PATH,
+    Task,
+    TaskList,
+    TasksFileError,
+    check_graph,
+    check_repo_path,
+    counts,
+    dependency_order,
+    parse_tasks,
+    read_text,
+    render,
+)
+from pressplay.types import Repo
+
+#: Label every pressplay pull request carries (design §4).
+PR_LABEL = "pressplay"
+TASKS_HINT = "commit Taskmaster's tasks.json there (task-master init / parse-prd), or point `tasksPath` at it"
+
+
+class BacklogArgs(StepArgs):
+    """Arguments of the ``backlog`` step."""
+
+    repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
+    base: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="Branch (or SHA) to read the task list from. Default: the repository's default branch.",
+    )
+    tasks_path: str = Field(
+        DEFAULT_TASKS_PATH, description="Path of Taskmaster's tasks.json in the repository."
+    )
+    tag: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Tag of a tag-keyed tasks.json. Default: `master` (or the only tag).",
+    )
+    prompt_path: str = Field(
+        DEFAULT_PROMPT_PATH,
+        description="Where each task's prompt lives; `{id}` is replaced by the task id.",
+    )
+    branch: str = Field(
+        DEFAULT_BRANCH, description="Each task's branch name; `{id}` is replaced by the task id."
+    )
+
+    @field_validator("tasks_path")
+    @classmethod
+    def _tasks_path(cls, value: str) -> str:
+        return check_repo_path(value, "tasksPath")
+
+    @field_validator("prompt_path")
+    @classmethod
+    def _prompt_path(cls, value: str) -> str:
+        check_repo_path(value.replace("{id}", "1"), "promptPath")
+        if "{id}" not in value:
+            raise ValueError("promptPath must contain `{id}`, e.g. '.taskmaster/docs/task-{id}/prompt.md'")
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise ValueError("branch must contain `{id}`, e.g. 'pressplay/task-{id}'")
+        probe = value.replace("{id}", "1")
+        if probe.startswith(("/", "-")) or ".." in probe or any(c in probe for c in " ~^:?*[\\"):
+            raise ValueError(f"{value!r} would not be a valid git branch name")
+        return value
+
+
+def task_prs(issues: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    """task id → its pull requests (issue-list items with a ``pull_request`` key), from ``task-<id>`` labels."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in issues:
+        if not isinstance(item, dict) or not isinstance(item.get("pull_request"), dict):
+            continue
+        for label in item.get("labels") or []:
+            name = label.get("name") if isinstance(label, dict) else label
+            if isinstance(name, str) and name.startswith("task-") and len(name) > len("task-"):
+                found.setdefault(name[len("task-") :], []).append(item)
+    return found
+
+
+def merged_at(item: dict[str, Any]) -> str | None:
+    pr = item.get("pull_request") or {}
+    value = pr.get("merged_at") if isinstance(pr, dict) else None
+    return str(value) if value else None
+
+
+def classify(
+    task_list: TaskList, prs: dict[str, list[dict[str, Any]]]
+) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """task id → (classification, the pull request that decided it, if any)."""
+    out: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    for task in task_list.tasks:
+        items = prs.get(task.id, [])
+        merged = next((i for i in items if merged_at(i)), None)
+        open_pr = next((i for i in items if i.get("state") == "open"), None)
+        if merged is not None:
+            out[task.id] = ("done", merged)
+        elif task.done_in_file:
+            out[task.id] = ("done", None)
+        elif task.skipped_in_file:
+            out[task.id] = ("skipped", None)
+        elif open_pr is not None:
+            out[task.id] = ("inProgress", open_pr)
+        else:
+            out[task.id] = ("todo", None)
+    # blocked: not done, and depends (transitively) on a skipped task
+    by_id = task_list.by_id()
+    memo: dict[str, str | None] = {}
+
+    def skipped_root(tid: str, trail: frozenset[str]) -> str | None:
+        if tid in memo:
+            return memo[tid]
+        result: str | None = None
+        for dep in by_id[tid].dependencies:
+            if dep in trail or dep not in by_id:
+                continue
+            state = out[dep][0]
+            if state == "skipped":
+                result = dep
+            elif state != "done":
+                result = skipped_root(dep, trail | {tid})
+            if result:
+                break
+        memo[tid] = result
+        return result
+
+    for tid, (state, pr) in list(out.items()):
+        if state in ("inProgress", "todo") and skipped_root(tid, frozenset()):
+            out[tid] = ("blocked", pr)
+    return out
+
+
+def _item(
+    task: Task, state: str, pr: dict[str, Any] | None, states: dict[str, str], args: BacklogArgs
+) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "status": state,
+        "branch": render(args.branch, task.id),
+        "dependencies": list(task.dependencies),
+        "waitFor": [d for d in task.dependencies if states.get(d) != "done"],
+        "promptPath": render(args.prompt_path, task.id),
+        "priority": task.priority,
+        "pr": int(pr["number"]) if pr and pr.get("number") else None,
+        "prUrl": str(pr.get("html_url") or "") if pr else "",
+    }
+
+
+@step("backlog", BacklogArgs)
+def backlog(args: BacklogArgs, ctx: StepContext) -> Outcome:
+    """Read tasks.json at the base branch and output the tasks that are not done (JSON for withParam)."""
+    gh = ctx.github.repo(args.repo)
+    file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
+    try:
+        task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
+        check_graph(task_list)
+    except TasksFileError as exc:
+        return Failed(str(exc))
+    issues = gh.get_all("issues", {"labels": PR_LABEL, "state": "all"})
+    decided = classify(task_list, task_prs(list(issues)))
+    states = {tid: state for tid, (state, _) in decided.items()}
+    ordered = dependency_order(task_list.tasks)
+    items = [
+        _item(task, decided[task.id][0], decided[task.id][1], states, args)
+        for task in ordered
+        if decided[task.id][0] in ("inProgress", "todo")
+    ]
+    tally = counts(states)
+    blocked = [tid for tid, state in states.items() if state == "blocked"]
+    where = f"{args.repo}:{task_list.where}" + (f"@{args.base}" if args.base else "")
+    summary = (
+        f"{len(items)} task(s) to run from {where}: {tally['todo']} to do, {tally['inProgress']} in progress, "
+        f"{tally['done']} done, {tally['skipped']} skipped"
+    )
+    if blocked:
+        summary += f", {len(blocked)} blocked by skipped tasks ({', '.join(blocked[:10])})"
+    return Succeeded(
+        {
+            "tasks": items,
+            "count": len(items),
+            "ids": [item["id"] for item in items],
+            "done": tally["done"],
+            "inProgress": tally["inProgress"],
+            "todo": tally["todo"],
+            "skipped": tally["skipped"],
+            "blocked": tally["blocked"],
+            "counts": tally,
+            "tag": task_list.tag or "",
+            "url": file.html_url,
+        },
+        summary=summary,
+    )

@@ -1,0 +1,217 @@
+"""``dependencies``: wait until every dependency of a task is merged.
+
+A dependency ``d`` is satisfied when a pull request labelled ``task-<d>`` is merged, or when the tasks
+file says it is done (it was finished by hand). The step fails when a dependency's pull requests
+were all closed without merging, or when the tasks file has no task ``d``.
+
+Cheap by design: one conditional request per dependency (``GET /issues?labels=task-<d>``) and one for
+the tasks file per poll, so an unchanged poll costs no rate limit; the requeue grows while nothing
+changes and when the installation's budget runs low.
+
+Deadline: ``timeout`` after ``since`` when given (e.g. ``{{workflow.creationTimestamp}}``); otherwise
+``timeout`` after the *last progress*: the newest update of a dependency's pull request or the newest
+commit on the base branch. A stalled dependency chain therefore fails, a moving one keeps waiting,
+and a sidecar restart changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import Field, field_validator
+
+from pressplay.github import RepoClient
+from pressplay.pacing import Deadline, WaitArgs, next_poll
+from pressplay.steps.backlog import PR_LABEL, TASKS_HINT, merged_at
+from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
+from pressplay.tasks import (
+    DEFAULT_TASKS_PATH,
+    TasksFileError,
+    check_repo_path,
+    parse_id_list,
+    parse_tasks,
+    read_text,
+    task_id,
+)
+from pressplay.types import Duration, Repo
+
+
+class DependenciesArgs(WaitArgs):
+    """Arguments of the ``dependencies`` step."""
+
+    repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
+    task: str = Field(..., description="The waiting task's id, e.g. `{{inputs.parameters.task}}`.")
+    depends_on: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Ids of the tasks it depends on: a list, a JSON list such as `{{item.waitFor}}` from the "
+            'backlog step, or `"3, 5"`. Empty: nothing to wait for.'
+        ),
+    )
+    base: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="Branch holding the tasks file. Default: the default branch.",
+    )
+    tasks_path: str | None = Field(
+        DEFAULT_TASKS_PATH,
+        description=(
+            "tasks.json to check the ids against (and to accept tasks marked done by hand). "
+            "Empty: skip the file; only merged pull requests count."
+        ),
+    )
+    tag: str | None = Field(None, min_length=1, max_length=100, description="Tag of a tag-keyed tasks.json.")
+    timeout: Duration = Field(
+        timedelta(hours=12),
+        description="Give up this long after `since` (or after the last progress, see the page), e.g. `12h`.",
+    )
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task(cls, value: object) -> str:
+        try:
+            return task_id(value, "task")
+        except TasksFileError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _depends_on(cls, value: object) -> list[str]:
+        return parse_id_list(value, "dependsOn")
+
+    @field_validator("tasks_path")
+    @classmethod
+    def _tasks_path(cls, value: str | None) -> str | None:
+        return check_repo_path(value, "tasksPath") if value else None
+
+
+def _ts(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
+    """(merged | open | closed | none, the deciding pull request) from the ``task-<d>`` issue list."""
+    prs = [i for i in items if isinstance(i, dict) and isinstance(i.get("pull_request"), dict)]
+    merged = next((p for p in prs if merged_at(p)), None)
+    if merged is not None:
+        return "merged", merged
+    open_pr = next((p for p in prs if p.get("state") == "open"), None)
+    if open_pr is not None:
+        return "open", open_pr
+    if prs:
+        return "closed", max(prs, key=lambda p: str(p.get("closed_at") or ""))
+    return "none", None
+
+
+@step("dependencies", DependenciesArgs)
+def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
+    """Wait until every dependency of a task is merged; fail if one was closed unmerged or does not exist."""
+    if args.task in args.depends_on:
+        return Failed(f"task {args.task} lists itself in dependsOn: remove it from its dependencies")
+    if not args.depends_on:
+        return Succeeded({"merged": [], "count": 0}, summary=f"task {args.task} has no dependencies")
+    gh = ctx.github.repo(args.repo)
+    changed = False
+    done_in_file: set[str] = set()
+    if args.tasks_path:
+        file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
+        changed = changed or not file.not_modified
+        try:
+            task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
+        except TasksFileError as exc:
+            return Failed(str(exc))
+        known = task_list.by_id()
+        missing = [d for d in args.depends_on if d not in known]
+        if missing:
+            return Failed(
+                f"task {args.task} depends on {', '.join(missing)}, which {task_list.where} does not have: "
+                "fix the task's dependencies (or `dependsOn`)"
+            )
+        done_in_file = {d for d in args.depends_on if known[d].done_in_file}
+
+    merged: list[dict[str, Any]] = []
+    waiting: list[str] = []
+    closed: list[str] = []
+    activity: list[datetime] = []
+    for dep in args.depends_on:
+        if dep in done_in_file:
+            merged.append({"task": dep, "pr": None, "url": "", "how": "done in tasks file"})
+            continue
+        resp = gh.get("issues", {"labels": f"task-{dep}", "state": "all", "per_page": 100})
+        changed = changed or not resp.not_modified
+        items = resp.json if isinstance(resp.json, list) else []
+        items = [i for i in items if PR_LABEL in _label_names(i)] or items
+        state, pr = dependency_state(items)
+        if pr is not None and (stamp := _ts(pr.get("updated_at"))):
+            activity.append(stamp)
+        link = f"#{pr['number']}" if pr else ""
+        if state == "merged" and pr is not None:
+            merged.append(
+                {"task": dep, "pr": pr.get("number"), "url": pr.get("html_url", ""), "how": "merged"}
+            )
+        elif state == "closed" and pr is not None:
+            closed.append(f"task {dep} (PR {link} {pr.get('html_url', '')}) was closed without merging")
+        elif state == "open":
+            waiting.append(f"task {dep} (PR {link} open)")
+        else:
+            waiting.append(f"task {dep} (no PR yet)")
+
+    if closed:
+        return Failed(
+            f"task {args.task} cannot start: " + "; ".join(closed) + ". Reopen and merge it, or drop the "
+            "dependency from tasks.json and press play again",
+            outputs={"merged": merged, "count": len(merged)},
+        )
+    if not waiting:
+        prs = ", ".join(f"{m['task']}" + (f" (#{m['pr']})" if m["pr"] else " (done in file)") for m in merged)
+        return Succeeded(
+            {"merged": merged, "count": len(merged)},
+            summary=f"all {len(merged)} dependencies of task {args.task} are done: {prs}",
+        )
+
+    now = ctx.now()
+    anchor = args.since
+    if anchor is None:
+        anchor = max([*activity, _base_moved(gh, args.base)], default=now)
+    deadline = Deadline(anchor, args.timeout)
+    try:
+        deadline.check(now, f"task {args.task}'s dependencies: " + ", ".join(waiting))
+    except PermanentError as exc:
+        return Failed(str(exc), outputs={"merged": merged, "count": len(merged)})
+    requeue = next_poll(
+        now - anchor,
+        changed=changed,
+        budget=gh.budget(),
+        minimum=ctx.settings.requeue_min_seconds,
+        maximum=ctx.settings.requeue_max_seconds,
+        remaining=deadline.remaining(now),
+    )
+    return Running(
+        f"task {args.task} waits for {len(waiting)} of {len(args.depends_on)} dependencies: "
+        + ", ".join(waiting),
+        requeue=requeue,
+    )
+
+
+def _label_names(item: Any) -> set[str]:
+    labels = item.get("labels") if isinstance(item, dict) else None
+    return {str(lb.get("name") if isinstance(lb, dict) else lb) for lb in labels or []}
+
+
+def _base_moved(gh: RepoClient, base: str | None) -> datetime:
+    """When the base branch last moved (its head commit's committer date)."""
+    if base is None:
+        repo = gh.get("").json or {}
+        base = str(repo.get("default_branch") or "main")
+    branch = gh.get(f"branches/{quote(base, safe='')}", allow=(404,))
+    commit = ((branch.json or {}).get("commit") or {}).get("commit") or {}
+    stamp = _ts((commit.get("committer") or {}).get("date"))
+    return stamp or datetime.min.replace(tzinfo=UTC)

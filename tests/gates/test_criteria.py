@@ -1,0 +1,301 @@
+"""Criteria evaluation over plain GitHub / Argo CD data, and HTTP probes against a local server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pressplay.acceptance_spec import (
+    AgentCriterion,
+    ChecksCriterion,
+    DeployCriterion,
+    HttpCriterion,
+    ReviewsCriterion,
+    parse_spec,
+)
+from pressplay.steps.acceptance import (
+    CriterionResult,
+    eval_agent,
+    eval_checks,
+    eval_deploy,
+    eval_reviews,
+    overall_state,
+    probe,
+    render_report,
+)
+
+SHA = "c" * 40
+
+
+def run(
+    name: str,
+    status: str = "completed",
+    conclusion: str | None = "success",
+    started: str = "2026-01-01T00:00:00Z",
+    rid: int = 1,
+) -> dict[str, object]:
+    return {"id": rid, "name": name, "status": status, "conclusion": conclusion, "started_at": started,
+            "html_url": f"https://github.com/acme/api/runs/{rid}"}  # fmt: skip
+
+
+def status(context: str, state: str) -> dict[str, object]:
+    return {"context": context, "state": state, "target_url": "https://ci.example.com/1"}
+
+
+def checks(**kw: object) -> ChecksCriterion:
+    return ChecksCriterion.model_validate({"kind": "checks", **kw})
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+def test_checks_all_pass_with_newest_run_per_name_and_our_status_ignored() -> None:
+    runs = [
+        run("build", conclusion="failure", started="2026-01-01T00:00:00Z", rid=1),
+        run("build", conclusion="success", started="2026-01-01T00:05:00Z", rid=2),  # a re-run wins
+        run("lint", conclusion="skipped", rid=3),
+    ]
+    statuses = [status("ci/legacy", "success"), status("pressplay/acceptance", "pending")]
+    result = eval_checks(checks(), "checks-1", runs, statuses, "pressplay/acceptance", SHA)
+    assert result.state == "passed", result.evidence
+    assert result.evidence.startswith("3/3 passed")
+
+
+def test_checks_report_every_failure_and_pending_at_once() -> None:
+    runs = [run("build", conclusion="failure", rid=5), run("test", status="in_progress", conclusion=None)]
+    result = eval_checks(checks(required=["build", "test", "e2e"]), "c", runs, [], "x", SHA)
+    assert result.state == "failed"
+    assert "build ❌ failure" in result.evidence
+    assert "test ⏳ in_progress" in result.evidence
+    assert "e2e ⏳ not reported yet" in result.evidence
+    assert result.url == "https://github.com/acme/api/runs/5"
+
+
+def test_checks_pending_until_something_reports() -> None:
+    assert eval_checks(checks(), "c", [], [], "x", SHA).state == "pending"
+    only_ignored = eval_checks(checks(ignore=["noise"]), "c", [run("noise")], [], "x", SHA)
+    assert only_ignored.state == "pending"
+    pend = eval_checks(checks(required=["ci/legacy"]), "c", [], [status("ci/legacy", "pending")], "x", SHA)
+    assert pend.state == "pending"
+    err = eval_checks(checks(required=["ci/legacy"]), "c", [], [status("ci/legacy", "error")], "x", SHA)
+    assert err.state == "failed"
+
+
+def test_neutral_can_be_made_failing() -> None:
+    crit = checks(passingConclusions=["success"])
+    assert eval_checks(crit, "c", [run("scan", conclusion="neutral")], [], "x", SHA).state == "failed"
+
+
+# -- reviews --------------------------------------------------------------------------------------
+
+
+def review(user: str, state: str, at: str, assoc: str = "MEMBER") -> dict[str, object]:
+    return {"user": {"login": user}, "state": state, "submitted_at": at, "author_association": assoc,
+            "html_url": f"https://github.com/acme/api/pull/7#review-{user}"}  # fmt: skip
+
+
+def test_reviews_latest_per_reviewer_decides() -> None:
+    crit = ReviewsCriterion.model_validate({"kind": "reviews", "minApprovals": 2})
+    reviews = [
+        review("ann", "CHANGES_REQUESTED", "2026-01-01T00:00:00Z"),
+        review("ann", "APPROVED", "2026-01-01T01:00:00Z"),
+        review("bob", "COMMENTED", "2026-01-01T02:00:00Z"),
+        review("eve", "APPROVED", "2026-01-01T00:00:00Z", assoc="NONE"),  # no write access: not counted
+    ]
+    pending = eval_reviews(crit, "r", reviews)
+    assert pending.state == "pending"
+    assert "1 of 2 approvals" in pending.evidence
+    passed = eval_reviews(crit, "r", [*reviews, review("bob", "APPROVED", "2026-01-01T03:00:00Z")])
+    assert passed.state == "passed"
+    assert "`ann`, `bob`" in passed.evidence
+
+
+def test_outstanding_change_request_fails_and_dismissal_clears_it() -> None:
+    crit = ReviewsCriterion.model_validate({"kind": "reviews", "minApprovals": 1})
+    reviews = [
+        review("ann", "APPROVED", "2026-01-01T00:00:00Z"),
+        review("bob", "CHANGES_REQUESTED", "2026-01-01T01:00:00Z"),
+    ]
+    failed = eval_reviews(crit, "r", reviews)
+    assert failed.state == "failed"
+    assert "changes requested by `bob`" in failed.evidence
+    assert failed.url.endswith("review-bob")
+    cleared = eval_reviews(crit, "r", [*reviews, review("bob", "DISMISSED", "2026-01-01T02:00:00Z")])
+    assert cleared.state == "passed"
+
+
+# -- deploy ---------------------------------------------------------------------------------------
+
+
+def app(
+    revision: str, sync: str = "Synced", health: str = "Healthy", op: str | None = None
+) -> dict[str, object]:
+    status: dict[str, object] = {"sync": {"status": sync, "revision": revision}, "health": {"status": health}}
+    if op:
+        status["operationState"] = {"phase": op}
+    return {"metadata": {"name": "api"}, "status": status}
+
+
+DEPLOY = DeployCriterion.model_validate({"kind": "deploy", "application": "api"})
+
+
+@pytest.mark.parametrize(
+    ("application", "state", "words"),
+    [
+        (app(SHA), "passed", "Synced, Healthy"),
+        (app("a" * 40), "pending", "waiting for ccccccc"),
+        (app(SHA, health="Progressing", op="Running"), "pending", "Progressing"),
+        (app(SHA, sync="OutOfSync"), "pending", "OutOfSync"),
+        (app(SHA, health="Degraded", op="Succeeded"), "failed", "Degraded"),
+        (app(SHA, health="Progressing", op="Failed"), "failed", "operation Failed"),
+        (None, "pending", "argocd support not available"),
+    ],
+)
+def test_deploy_states(application: dict[str, object] | None, state: str, words: str) -> None:
+    result = eval_deploy(DEPLOY, "d", application, SHA, "argocd", "pending: argocd support not available")
+    assert result.state == state
+    assert words in result.evidence
+
+
+def test_deploy_multi_source_revisions() -> None:
+    multi = {
+        "status": {
+            "sync": {"status": "Synced", "revisions": ["0" * 40, SHA]},
+            "health": {"status": "Healthy"},
+        }
+    }
+    assert eval_deploy(DEPLOY, "d", multi, SHA, "argocd").state == "passed"
+
+
+# -- agent verdict --------------------------------------------------------------------------------
+
+
+def test_agent_items_each_reported() -> None:
+    crit = AgentCriterion.model_validate(
+        {"kind": "agent", "items": [{"id": "health", "description": "GET /health"}, {"id": "docs"}]}
+    )
+    verdict = {"version": 1, "summary": "looks fine", "items": [
+        {"id": "health", "passed": True, "evidence": "curl -s /health → {\"status\":\"ok\"}"}]}  # fmt: skip
+    result = eval_agent(crit, "a", json.dumps(verdict))
+    assert result.state == "failed"
+    assert "1/2 items passed; unmet: docs" in result.evidence
+    assert [(d.label, d.state) for d in result.details] == [
+        ("health: GET /health", "passed"),
+        ("docs", "failed"),
+    ]
+    assert result.details[1].evidence == "not reported by the agent"
+
+
+def test_agent_without_items_needs_all_reported_to_pass() -> None:
+    crit = AgentCriterion.model_validate({"kind": "agent"})
+    good = {"version": 1, "items": [{"id": "a", "passed": True, "evidence": "ok"}]}
+    assert eval_agent(crit, "a", good).state == "passed"
+    assert eval_agent(crit, "a", {"version": 1, "items": []}).state == "failed"
+    missing = eval_agent(crit, "a", None)
+    assert missing.state == "failed"
+    assert "pass the acceptance agent's `verdict` output" in missing.evidence
+    broken = eval_agent(crit, "a", '{"version": 1, "items": [{"id": "a"}]}')
+    assert broken.state == "failed"
+    assert "items[0].passed: required field is missing" in broken.evidence
+
+
+# -- HTTP probes ----------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+
+    def do_GET(self) -> None:
+        code, headers, body = self.routes.get(self.path, (404, {}, b"nope"))
+        self.send_response(code)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    base = f"http://127.0.0.1:{server.server_port}"
+    _Handler.routes = {
+        "/health": (200, {}, b'{"status": "ok"}'),
+        "/sick": (200, {}, b'{"status": "down"}'),
+        "/boot": (503, {}, b"starting"),
+        "/hop": (302, {"Location": "/health"}, b""),
+        "/evil": (302, {"Location": "file:///etc/passwd"}, b""),
+        "/loop": (302, {"Location": "/loop"}, b""),
+    }
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def http(url: str, **kw: object) -> HttpCriterion:
+    return HttpCriterion.model_validate({"kind": "http", "url": url, **kw})
+
+
+def test_probe_status_and_body(web: str) -> None:
+    ok = probe(http(f"{web}/health", bodyPattern=r'"status":\s*"ok"'), "h")
+    assert ok.state == "passed", ok.evidence
+    assert "→ 200 in" in ok.evidence and "body matches" in ok.evidence
+    sick = probe(http(f"{web}/sick", bodyPattern=r'"status":\s*"ok"'), "h")
+    assert sick.state == "failed"
+    assert "body does not match" in sick.evidence
+    wrong = probe(http(f"{web}/missing"), "h")
+    assert (wrong.state, "→ 404" in wrong.evidence, "expected 200" in wrong.evidence) == (
+        "failed",
+        True,
+        True,
+    )
+
+
+def test_probe_unavailable_is_pending(web: str) -> None:
+    assert probe(http(f"{web}/boot"), "h").state == "pending"
+    port = web.rsplit(":", 1)[1]
+    closed = probe(http(f"http://127.0.0.1:{int(port) + 1 if int(port) < 65535 else 1}/x", timeout="1s"), "h")
+    assert closed.state == "pending"
+    assert "not reachable" in closed.evidence or "timed out" in closed.evidence
+
+
+def test_probe_redirects_only_when_asked_and_only_to_http(web: str) -> None:
+    not_followed = probe(http(f"{web}/hop", expectStatus=[302]), "h")
+    assert not_followed.state == "passed"
+    followed = probe(http(f"{web}/hop", followRedirects=True), "h")
+    assert followed.state == "passed" and "/health → 200" in followed.evidence
+    evil = probe(http(f"{web}/evil", followRedirects=True), "h")
+    assert evil.state == "failed"
+    assert "only http:// and https://" in evil.evidence
+    loop = probe(http(f"{web}/loop", followRedirects=True), "h")
+    assert loop.state == "failed" and "more than 5 redirects" in loop.evidence
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def test_report_table_escapes_untrusted_text() -> None:
+    spec = parse_spec({"version": 1, "criteria": [{"kind": "checks"}, {"kind": "agent"}]})
+    results = [
+        CriterionResult("checks-1", "checks", "All checks", "passed", "2/2 passed", "https://x.example/1"),
+        CriterionResult("agent-1", "agent", "Verdict", "failed", "a | b\nc @team <script>"),
+    ]
+    assert overall_state(results) == "failed"
+    body = render_report(results, spec, SHA, final=True)
+    assert "### ❌ pressplay acceptance failed" in body
+    assert "| All checks (`checks-1`) | ✅ passed | 2/2 passed ([details](https://x.example/1)) |" in body
+    assert "a \\| b c @\u200bteam &lt;script>" in body
+    pending = render_report(
+        [CriterionResult("d", "deploy", "D", "pending", "Progressing")], spec, SHA, final=False
+    )
+    assert "⏳ pressplay acceptance in progress" in pending
