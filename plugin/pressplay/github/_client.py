@@ -494,9 +494,9 @@ class RepoClient:
         key = f"{installation}|{url}?{urlencode(sorted(clean.items()))}"
         cached = self.clients.etags.get(key) if conditional else None
         headers = {"If-None-Match": cached[0]} if cached else None
-        resp = self._request("GET", path, params=clean or None, headers=headers, allow=allow + (304,))
+        resp = self._request("GET", path, params=clean or None, headers=headers, allow=(*allow, 304))
         if resp.status == 304 and cached is not None:
-            etag, status, body, old_headers = cached
+            _etag, status, body, old_headers = cached
             merged = {**old_headers, **{k: v for k, v in resp.headers.items() if k.startswith("x-ratelimit")}}
             return GitHubResponse(
                 status=status, json=body, headers=MappingProxyType(merged), url=resp.url, not_modified=True

@@ -69,3 +69,15 @@ def kube_emulator(application_crd: dict[str, Any] | None) -> Iterator[Any]:
 
     with KubeEmulator(crd=application_crd) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def github_emulator() -> Iterator[Any]:
+    """A started :class:`~pressplay.testing.github_emulator.GitHubEmulator` (stopped after the test);
+    ``github_emulator.sidecar_settings()`` points a sidecar at it, ``.settings()`` gives Settings."""
+    from pressplay.github import reset_clients
+    from pressplay.testing.github_emulator import GitHubEmulator
+
+    with GitHubEmulator() as emulator:
+        yield emulator
+    reset_clients()
