@@ -48,9 +48,8 @@ class DirectRunner:
     settings_overrides: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> Settings:
-        return Settings(
-            kube_api_url=self.emulator.url, argocd_url="https://cd.example.com", **self.settings_overrides
-        )
+        options: dict[str, Any] = {"argocd_url": "https://cd.example.com", **self.settings_overrides}
+        return Settings(kube_api_url=self.emulator.url, **options)
 
     def __call__(self, **raw: Any) -> Outcome:
         """One call; the two error kinds become outcomes exactly as the web layer maps them."""

@@ -18,6 +18,7 @@ Every call is a child span (``kube.get`` / ``kube.patch``) with the namespace, n
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,13 +162,14 @@ def map_api_error(
     message, details = _status_message(body)
     said = f" (Kubernetes said: {message})" if message else ""
     if status == 404:
-        if details.get("name") == name or not details:
+        if details.get("name") == name:
             return PermanentError(
                 f"Application {name} not found in namespace {namespace}: check `app`/`namespace` and that the "
                 f"plugin's ServiceAccount can get applications there; {RBAC_HINT}"
             )
         return PermanentError(
-            f"the Kubernetes API does not serve {RESOURCE}/{VERSION}{said}: is Argo CD installed in this cluster?"
+            f"the Kubernetes API does not serve {RESOURCE}/{VERSION}{said}: is Argo CD (its Application CRD) "
+            "installed in this cluster, and does the sidecar talk to the right cluster?"
         )
     if status == 403:
         return PermanentError(
@@ -232,7 +234,10 @@ def _build(api_url: str | None) -> KubeClients:
             source = "in-cluster"
         except config.ConfigException:
             try:
-                config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                # KUBECONFIG is read now, not when ``kubernetes`` was imported (it may be a ':'-list).
+                config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=os.environ.get("KUBECONFIG") or None, client_configuration=configuration
+                )
                 source = "kubeconfig"
             except (config.ConfigException, OSError) as exc:
                 raise PermanentError(

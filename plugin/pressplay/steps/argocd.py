@@ -647,7 +647,21 @@ def argocd(args: ArgoCDArgs, ctx: StepContext) -> Outcome:
         # resourceVersion makes the patch conditional: a concurrent call (or the controller) changing
         # the app meanwhile gets 409 → TemporaryError → re-read; never two operations.
         patch.setdefault("metadata", {})["resourceVersion"] = state.resource_version
-        kube.patch_application(namespace, args.app, patch)
+        try:
+            kube.patch_application(namespace, args.app, patch)
+        except PermanentError as exc:
+            purposes = [
+                purpose
+                for purpose, needed in (
+                    ("record when the wait started (or pass `since`)", not anchor.existing),
+                    ("request a refresh", verdict.refresh),
+                    ("start a sync", verdict.sync_to is not None),
+                )
+                if needed
+            ]
+            raise PermanentError(
+                f"{exc}; the step patches the Application to {' and '.join(purposes)}"
+            ) from None
 
     settings = ctx.settings
     elapsed = now - anchor.since

@@ -74,9 +74,14 @@ def app_status(
     finished_at: datetime | None = None,
     conditions: Iterable[Mapping[str, str]] = (),
     resources: Iterable[Mapping[str, Any]] = (),
+    now: datetime | None = None,
 ) -> JsonObject:
-    """A valid Application ``status`` (a list ``revision`` makes a multi-source status)."""
-    now = datetime.now(UTC)
+    """A valid Application ``status`` (a list ``revision`` makes a multi-source status).
+
+    Timestamps default to ``now`` (the current time): reconciled now, an operation started 30 s ago
+    and finished 5 s ago (so the app counts as re-compared after it).
+    """
+    now = now or datetime.now(UTC)
     status: JsonObject = {
         "sync": {"status": sync},
         "health": {"status": health},
@@ -183,7 +188,12 @@ def sync_steps(
     return steps
 
 
-def refreshed(revision: str | Sequence[str], *, sync: str = "OutOfSync") -> Step:
+def refreshed(
+    revision: str | Sequence[str],
+    *,
+    sync: str = "OutOfSync",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Step:
     """What a refresh does: the annotation is removed, the app is compared against ``revision`` now."""
 
     def apply(app: JsonObject) -> None:
@@ -191,7 +201,7 @@ def refreshed(revision: str | Sequence[str], *, sync: str = "OutOfSync") -> Step
         status = app.setdefault("status", {})
         key = {"revision": revision} if isinstance(revision, str) else {"revisions": list(revision)}
         status["sync"] = {"status": sync, **key}
-        status["reconciledAt"] = rfc3339(datetime.now(UTC) + timedelta(seconds=1))
+        status["reconciledAt"] = rfc3339(clock() + timedelta(seconds=1))
 
     return apply
 
