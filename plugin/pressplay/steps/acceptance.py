@@ -513,17 +513,22 @@ def _app_link(ctx: StepContext, namespace: str, name: str) -> str:
 def _deploy(ctx: StepContext, crit: DeployCriterion, cid: str, sha: str) -> CriterionResult:
     namespace = crit.namespace or ctx.settings.argocd_namespace
     link = _app_link(ctx, namespace, crit.application)
+    name = crit.name or f"Deployed: {crit.application}"
     try:
-        kube = ctx.kube
-        getter: Callable[[str, str], dict[str, Any]] = kube.get_application
+        getter: Callable[[str, str], dict[str, Any]] = ctx.kube.get_application
     except (ImportError, AttributeError):
         return eval_deploy(crit, cid, None, sha, namespace, "pending: argocd support not available", link)
+    except TemporaryError as exc:
+        return eval_deploy(crit, cid, None, sha, namespace, f"cannot reach Kubernetes yet: {exc}", link)
+    except PermanentError as exc:
+        return CriterionResult(
+            cid, "deploy", name, "failed", f"cannot read Argo CD Applications: {exc}", link
+        )
     try:
         app = getter(namespace, crit.application)
     except TemporaryError as exc:
         return eval_deploy(crit, cid, None, sha, namespace, f"cannot read the Application yet: {exc}", link)
     except PermanentError as exc:
-        name = crit.name or f"Deployed: {crit.application}"
         return CriterionResult(cid, "deploy", name, "failed", str(exc), link)
     return eval_deploy(crit, cid, app, sha, namespace, link=link)
 

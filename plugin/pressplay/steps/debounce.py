@@ -11,8 +11,9 @@ sidecar restart or a redelivered event gives the same answer.
 
 Kinds and what counts as a newer trigger (by time, ties broken by ``eventId``):
 
-- ``comment``: a conversation comment, review comment or review (changes requested or commented) by a
-  trusted author (``OWNER``/``MEMBER``/``COLLABORATOR``, never our own App);
+- ``comment``: a conversation comment or a review (changes requested, or commented — every review
+  comment, even a single reply in a thread, belongs to such a review) by a trusted author
+  (``OWNER``/``MEMBER``/``COLLABORATOR``, never our own App or another bot);
 - ``checkRun``: a check run on the PR head that completed with a failing conclusion (not our App's);
 - ``workflowRun``: a GitHub Actions run on the PR head that completed with a failing conclusion;
 - ``ci``: either of the two above (for a Sensor that triggers on both events).
@@ -31,7 +32,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from pressplay.github import RepoClient
 from pressplay.steps.base import Outcome, Running, StepArgs, StepContext, Succeeded, step
-from pressplay.types import Duration, Repo
+from pressplay.types import Duration, Repo, format_duration
 
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 FAILING = frozenset({"failure", "timed_out", "cancelled", "startup_failure", "action_required"})
@@ -129,10 +130,8 @@ def newer(triggers: list[Trigger], event_time: datetime, event_id: int | None) -
     return sorted(out, key=lambda t: (t.at, t.id), reverse=True)
 
 
-def trusted_feedback(
-    comments: list[Any], review_comments: list[Any], reviews: list[Any], bot_login: str
-) -> list[Trigger]:
-    """Comments, review comments and feedback reviews by trusted people (never our App)."""
+def trusted_feedback(comments: list[Any], reviews: list[Any], bot_login: str) -> list[Trigger]:
+    """Conversation comments and feedback reviews by trusted people (never our App, never a bot)."""
     out: list[Trigger] = []
     me = bot_login.lower()
 
@@ -143,7 +142,6 @@ def trusted_feedback(
 
     for kind, items, when in (
         ("comment", comments, "created_at"),
-        ("reviewComment", review_comments, "created_at"),
         ("review", reviews, "submitted_at"),
     ):
         for item in items:
@@ -205,9 +203,8 @@ def _collect(gh: RepoClient, args: DebounceArgs, head: str) -> list[Trigger]:
     since = args.event_time.isoformat()
     if args.kind == "comment":
         comments = gh.get_all(f"issues/{args.number}/comments", {"since": since})
-        review_comments = gh.get_all(f"pulls/{args.number}/comments", {"since": since})
         reviews = gh.get_all(f"pulls/{args.number}/reviews")
-        return trusted_feedback(list(comments), list(review_comments), list(reviews), gh.bot_login())
+        return trusted_feedback(list(comments), list(reviews), gh.bot_login())
     triggers: list[Trigger] = []
     if args.kind in ("checkRun", "ci"):
         runs = gh.get_all(f"commits/{head}/check-runs", {"filter": "all"}, key="check_runs")
@@ -263,4 +260,7 @@ def debounce(args: DebounceArgs, ctx: StepContext) -> Outcome:
             f"{' by ' + latest.who if latest.who else ''} at {latest.at.isoformat()}) takes over",
             latest,
         )
-    return answer(True, f"no newer {args.kind} trigger on {args.repo}#{args.number} after {args.quiet}")
+    quiet = format_duration(args.quiet) if args.quiet.total_seconds() >= 1 else "0s"
+    return answer(
+        True, f"no newer {args.kind} trigger on {args.repo}#{args.number} after a {quiet} quiet period"
+    )

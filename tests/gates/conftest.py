@@ -1,0 +1,94 @@
+"""Fixtures for the gate steps: a GitHub emulator, a real sidecar pointed at it, and REST helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.sidecar import Sidecar
+
+REPO = "acme/api"
+TASKS_PATH = ".taskmaster/tasks/tasks.json"
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubEmulator]:
+    """A started GitHub emulator (real clock: the App's JWTs must be current)."""
+    with GitHubEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def side(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    """A real sidecar (Flask over HTTP) pointed at the GitHub emulator."""
+    return sidecar_factory(**gh.sidecar_settings(requeue_min_seconds=1))
+
+
+class Rest:
+    """Calls to the emulator's REST API as the App installation (the way a person's tools would)."""
+
+    def __init__(self, gh: GitHubEmulator, repo: str = REPO) -> None:
+        self.gh = gh
+        self.repo = repo
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        token = self.gh.installation_token(self.repo.split("/")[0])
+        resp = httpx.request(
+            method,
+            f"{self.gh.url}/repos/{self.repo}/{path}",
+            json=body,
+            headers={"Authorization": f"token {token}", "Accept": "application/vnd.github+json"},
+            timeout=10,
+        )
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
+
+    def label(self, number: int, *names: str) -> None:
+        self._call("POST", f"issues/{number}/labels", {"labels": list(names)})
+
+    def close(self, number: int) -> None:
+        self._call("PATCH", f"pulls/{number}", {"state": "closed"})
+
+
+@pytest.fixture
+def rest(gh: GitHubEmulator) -> Rest:
+    return Rest(gh)
+
+
+def task(tid: int | str, deps: list[int | str] | None = None, status: str = "pending") -> dict[str, Any]:
+    return {
+        "id": tid,
+        "title": f"Task {tid}: do thing {tid}",
+        "description": "...",
+        "details": "...",
+        "testStrategy": "...",
+        "priority": "high",
+        "dependencies": deps or [],
+        "status": status,
+        "subtasks": [],
+    }
+
+
+def tasks_file(*tasks: dict[str, Any], tag: str | None = "master") -> str:
+    body: dict[str, Any] = {"tasks": list(tasks), "metadata": {"created": "2026-11-01T00:00:00Z"}}
+    return json.dumps({tag: body} if tag else body, indent=2)
+
+
+def task_pr(
+    gh: GitHubEmulator, rest: Rest, tid: int | str, *, merged: bool = False, closed: bool = False
+) -> int:
+    """A pressplay PR for task ``tid`` on branch pressplay/task-<id>, labelled pressplay + task-<id>."""
+    branch = f"pressplay/task-{tid}"
+    gh.push(REPO, branch, {f"src/task_{tid}.py": f"print({tid!r})\n"}, message=f"Task {tid}")
+    number = gh.open_pull(REPO, branch, "main", f"Task {tid}", user=gh.bot.login, author_association="NONE")
+    rest.label(number, "pressplay", f"task-{tid}")
+    if merged:
+        gh.merge(REPO, number)
+    elif closed:
+        rest.close(number)
+    return number
