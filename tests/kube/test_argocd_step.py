@@ -543,7 +543,10 @@ def test_anchor_write_forbidden_names_the_rbac_and_since(
     outcome = run_direct(app="api", revision=NEW)
     assert isinstance(outcome, Failed)
     assert "may not patch applications.argoproj.io in namespace argocd" in outcome.message
-    assert "; the step patches the Application to record when the wait started (or pass `since`)" in outcome.message
+    assert (
+        "; the step patches the Application to record when the wait started (or pass `since`)"
+        in outcome.message
+    )
 
 
 def test_kubernetes_outage_is_a_requeue(kube_emulator: KubeEmulator, run_direct: DirectRunner) -> None:
