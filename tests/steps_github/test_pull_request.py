@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from pressplay.steps.pull_request import BEGIN, END, PullRequestArgs, label_colour, merge_body, section
+from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.sidecar import Sidecar
 
 
 def args(**extra: object) -> PullRequestArgs:
@@ -79,3 +84,225 @@ def test_unknown_argument_is_rejected() -> None:
     with pytest.raises(ValidationError) as err:
         args(lables=["typo"])
     assert "lables" in str(err.value)
+
+
+# -- through real HTTP: agent emulator → sidecar → GitHub emulator ------------------------------------
+
+REPO = "acme/api"
+HEAD = "pressplay/task-7"
+OUTPUTS = ["number", "url", "headSha", "state", "created"]
+
+
+@pytest.fixture
+def gh(github_emulator: GitHubEmulator) -> GitHubEmulator:
+    github_emulator.create_repo(REPO, files={"README.md": "# api\n"})
+    github_emulator.push(REPO, HEAD, {"health.py": "def health():\n    return 'ok'\n"}, message="Task 7")
+    return github_emulator
+
+
+@pytest.fixture
+def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    return sidecar_factory(**gh.sidecar_settings())
+
+
+def pr_args(**extra: object) -> dict[str, object]:
+    return {
+        "repo": REPO,
+        "head": HEAD,
+        "base": "main",
+        "title": "Task 7: add the /health endpoint",
+        "body": "Opened by pressplay for task 7.",
+        "labels": ["pressplay", "task-7"],
+        "reviewers": ["octocat"],
+        **extra,
+    }
+
+
+def pulls(gh: GitHubEmulator) -> list[Any]:
+    return [i for i in gh.repo_state(REPO).issues.values() if i.pull is not None]
+
+
+def writes(gh: GitHubEmulator) -> list[str]:
+    return [f"{r.method} {r.path}" for r in gh.requests if r.method != "GET" and r.path != "/graphql"]
+
+
+def test_three_calls_open_exactly_one_pr(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    results = [sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS) for _ in range(3)]
+    assert [r.phase for r in results] == ["Succeeded"] * 3, [r.message for r in results]
+    assert len(pulls(gh)) == 1
+    first, second, third = (r.outputs for r in results)
+    assert first["created"] == "true"
+    assert second["created"] == third["created"] == "false"
+    assert first["number"] == second["number"] == third["number"] == "1"
+    assert first["state"] == "open"
+    assert first["headSha"] == gh.repo_state(REPO).branches[HEAD]
+    assert first["url"].endswith(f"/{REPO}/pull/1")
+    assert "opened" in first["summary"]
+    assert "already up to date" in third["summary"]
+    pr = gh.pull(REPO, 1)
+    assert pr["title"] == "Task 7: add the /health endpoint"
+    assert pr["body"] == f"{BEGIN}\nOpened by pressplay for task 7.\n{END}"
+    assert sorted(label["name"] for label in pr["labels"]) == ["pressplay", "task-7"]
+    assert [u["login"] for u in pr["requested_reviewers"]] == ["octocat"]
+    # The labels were created with pressplay's colours; re-entry wrote nothing.
+    labels = gh.repo_state(REPO).labels
+    assert labels["pressplay"].color == label_colour("pressplay")
+    gh.reset_requests()
+    again = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert again.phase == "Succeeded"
+    assert writes(gh) == []
+
+
+def test_reentry_syncs_ours_and_keeps_what_people_added(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    assert sidecar.run_step("pullRequest", pr_args()).phase == "Succeeded"
+    issue = gh.repo_state(REPO).issues[1]
+    with gh.lock:  # a person edits the description around our section and adds a label and a reviewer
+        issue.body = "Context from a human.\r\n\r\n" + str(issue.body) + "\r\n\r\n- [ ] human checklist"
+    gh.add_label(REPO, "needs-design")
+    with gh.lock:
+        issue.labels.append("needs-design")
+        assert issue.pull is not None
+        issue.pull.requested_reviewers.append(gh._user("hubot").login)
+    result = sidecar.run_step(
+        "pullRequest",
+        pr_args(title="Task 7: /health endpoint v2", body="Second attempt.", labels=["pressplay", "ready"]),
+        outputs=OUTPUTS,
+    )
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["created"] == "false"
+    assert "title set" in result.outputs["summary"]
+    pr = gh.pull(REPO, 1)
+    assert pr["title"] == "Task 7: /health endpoint v2"
+    assert pr["body"] == f"Context from a human.\n\n{BEGIN}\nSecond attempt.\n{END}\n\n- [ ] human checklist"
+    assert sorted(label["name"] for label in pr["labels"]) == ["needs-design", "pressplay", "ready", "task-7"]
+    assert sorted(u["login"] for u in pr["requested_reviewers"]) == ["hubot", "octocat"]
+    assert len(pulls(gh)) == 1
+
+
+def test_someone_who_reviewed_is_not_asked_again(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    assert sidecar.run_step("pullRequest", pr_args()).phase == "Succeeded"
+    gh.add_review(REPO, 1, user="octocat", state="COMMENTED")
+    gh.reset_requests()
+    assert sidecar.run_step("pullRequest", pr_args()).phase == "Succeeded"
+    assert not gh.requests_to(r"/requested_reviewers$", "POST")
+    assert gh.pull(REPO, 1)["requested_reviewers"] == []
+
+
+def test_no_commits_ahead_opens_nothing(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    state = gh.repo_state(REPO)
+    with gh.lock:
+        state.branches["pressplay/empty"] = state.branches["main"]
+    result = sidecar.run_step("pullRequest", pr_args(head="pressplay/empty"), outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["state"] == "no-changes"
+    assert result.outputs["number"] == ""
+    assert "no commits ahead of 'main'" in result.outputs["summary"]
+    assert pulls(gh) == []
+
+
+def test_already_merged_head_answers_merged(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    first = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    gh.merge(REPO, 1)
+    with gh.lock:  # the merge commit is now on main, so the head has nothing new
+        state = gh.repo_state(REPO)
+        state.branches[HEAD] = state.branches["main"]
+    again = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert again.phase == "Succeeded", again.message
+    assert again.outputs["state"] == "merged"
+    assert again.outputs["number"] == first.outputs["number"]
+    assert len(pulls(gh)) == 1
+
+
+def test_default_base_is_the_default_branch(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    args = pr_args()
+    del args["base"]
+    result = sidecar.run_step("pullRequest", args, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert gh.pull(REPO, 1)["base"]["ref"] == "main"
+
+
+def test_concurrent_create_is_answered_by_reading_again(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    # Another call opens the PR between our lookup and our create: GitHub answers 422 "already exists".
+    gh.schedule(
+        lambda: gh.open_pull(REPO, HEAD, "main", "opened elsewhere"), after_polls=1, path=r"/compare/"
+    )
+    result = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert [r.status for r in gh.requests_to(r"/pulls$", "POST")] == [422]
+    assert result.outputs["created"] == "false"
+    assert len(pulls(gh)) == 1
+    assert gh.pull(REPO, 1)["title"] == "Task 7: add the /health endpoint"
+
+
+def test_a_pr_closed_by_a_person_is_respected(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    assert sidecar.run_step("pullRequest", pr_args()).phase == "Succeeded"
+    with gh.lock:
+        issue = gh.repo_state(REPO).issues[1]
+        issue.state = "closed"
+    refused = sidecar.run_step("pullRequest", pr_args())
+    assert refused.phase == "Failed"
+    assert "closed without merging" in refused.message
+    assert "reopen the PR" in refused.message
+    assert len(pulls(gh)) == 1
+    gh.push(REPO, HEAD, {"health.py": "def health():\n    return 'OK'\n"}, message="Task 7, again")
+    fresh = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert fresh.phase == "Succeeded", fresh.message
+    assert fresh.outputs["number"] == "2"
+    assert [i.state for i in pulls(gh)] == ["closed", "open"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "kind"),
+    [
+        (r"/pulls$", "GET", "status"),
+        (r"/pulls$", "POST", "status"),
+        (r"/compare/", "GET", "secondary"),
+        (r"/labels$", "POST", "too_many"),
+        (r"/requested_reviewers$", "POST", "status"),
+    ],
+)
+def test_transient_faults_run_then_succeed_with_one_pr(
+    gh: GitHubEmulator, sidecar: Sidecar, path: str, method: str, kind: str
+) -> None:
+    gh.inject_fault(path, method=method, kind=kind, status=502, retry_after=1)
+    result = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert result.replies[0].phase == "Running"
+    assert len(pulls(gh)) == 1
+    pr = gh.pull(REPO, 1)
+    assert sorted(label["name"] for label in pr["labels"]) == ["pressplay", "task-7"]
+    assert [u["login"] for u in pr["requested_reviewers"]] == ["octocat"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"repo": "acme/nope"}, "acme/nope"),
+        ({"head": "pressplay/missing"}, "head branch 'pressplay/missing' does not exist in acme/api"),
+        ({"base": "release"}, "base branch 'release' does not exist in acme/api"),
+        ({"head": "main"}, "head and base are both 'main'"),
+        ({"lables": ["x"]}, "pullRequest.lables: unknown argument"),
+        ({"head": "bad..branch"}, "pullRequest.head"),
+        ({"reviewers": ["acme/platform"]}, "reviewers: GitHub refused"),
+    ],
+)
+def test_bad_input_fails_naming_the_problem(
+    gh: GitHubEmulator, sidecar: Sidecar, args: dict[str, object], words: str
+) -> None:
+    result = sidecar.run_step("pullRequest", pr_args(**args))
+    assert result.phase == "Failed"
+    assert words in result.message
+
+
+def test_draft_is_kept_in_sync(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    from pressplay.testing.github_emulator._graphql import SDL
+
+    if "markPullRequestReadyForReview" not in SDL:
+        pytest.skip("the GitHub emulator does not implement markPullRequestReadyForReview yet")
+    created = sidecar.run_step("pullRequest", pr_args(draft=True), outputs=OUTPUTS)
+    assert created.phase == "Succeeded", created.message
+    assert gh.pull(REPO, 1)["draft"] is True
+    ready = sidecar.run_step("pullRequest", pr_args(draft=False), outputs=OUTPUTS)
+    assert ready.phase == "Succeeded", ready.message
+    assert "marked ready for review" in ready.outputs["summary"]
+    assert gh.pull(REPO, 1)["draft"] is False

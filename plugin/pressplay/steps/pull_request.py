@@ -266,7 +266,7 @@ def _set_draft(repo: RepoClient, node_id: str, draft: bool) -> None:
 
 def _not_ready_yet(exc: GitHubPermanentError, number: int) -> TemporaryError:
     return TemporaryError(
-        f"PR #{number} was just created and GitHub cannot see it yet ({exc.github_message}); retrying", 5.0
+        f"PR #{number} was just created and GitHub cannot see it yet ({_said(exc)}); retrying", 5.0
     )
 
 
@@ -279,7 +279,9 @@ def _sync_labels(repo: RepoClient, pr: dict[str, Any], wanted: list[str]) -> lis
     return missing
 
 
-def _sync_reviewers(repo: RepoClient, pr: dict[str, Any], wanted: list[str]) -> list[str]:
+def _sync_reviewers(
+    repo: RepoClient, pr: dict[str, Any], wanted: list[str], *, just_created: bool
+) -> list[str]:
     number = int(pr["number"])
     author = str((pr.get("user") or {}).get("login", "")).lower()
     users_asked = {str(u.get("login", "")).lower() for u in pr.get("requested_reviewers") or []}
@@ -298,15 +300,24 @@ def _sync_reviewers(repo: RepoClient, pr: dict[str, Any], wanted: list[str]) -> 
     try:
         repo.post(f"pulls/{number}/requested_reviewers", payload)
     except GitHubPermanentError as exc:
-        if exc.status == 422 and not exc.mentions("could not resolve"):
-            asked = ", ".join(users + [f"team {t}" for t in teams])
-            raise PermanentError(
-                f"reviewers: GitHub refused to request reviews from {asked} on {repo.full_name}#{number}: "
-                f"{exc.github_message or exc}. Reviewers must be collaborators (teams: with access to the "
-                "repository) and cannot be the PR's author; fix `reviewers`"
-            ) from exc
-        raise
+        if exc.status != 422:
+            raise
+        if just_created and exc.mentions("could not resolve"):
+            # GitHub sometimes cannot see a PR it created a moment ago; the next call retries once.
+            raise _not_ready_yet(exc, number) from exc
+        asked = ", ".join(users + [f"team {t}" for t in teams])
+        raise PermanentError(
+            f"reviewers: GitHub refused to request reviews from {asked} on {repo.full_name}#{number}: "
+            f"{_said(exc)}. Reviewers must be collaborators and not the PR's author; teams must be written "
+            "`org/team-slug`, have access to the repository, and the App needs the organization permission "
+            "members: read. Fix `reviewers`"
+        ) from exc
     return users + [f"team {t}" for t in teams]
+
+
+def _said(exc: GitHubPermanentError) -> str:
+    details = [str(e.get("message")) for e in exc.errors if isinstance(e, dict) and e.get("message")]
+    return "; ".join(details) or exc.github_message or str(exc)
 
 
 def _create(repo: RepoClient, args: PullRequestArgs, base: str) -> dict[str, Any] | None:
@@ -325,7 +336,7 @@ def _create(repo: RepoClient, args: PullRequestArgs, base: str) -> dict[str, Any
             return None
         if exc.status == 422 and exc.mentions("draft"):
             raise PermanentError(
-                f"{repo.full_name} does not support draft pull requests ({exc.github_message}): set `draft: false`"
+                f"{repo.full_name} does not support draft pull requests ({_said(exc)}): set `draft: false`"
             ) from exc
         raise
     data = response.json
@@ -374,7 +385,7 @@ def pull_request(args: PullRequestArgs, ctx: StepContext) -> Outcome:
         added_labels = _sync_labels(repo, pr, args.label_names)
         if added_labels:
             changes.append("labels +" + ",".join(added_labels))
-        asked = _sync_reviewers(repo, pr, args.reviewers)
+        asked = _sync_reviewers(repo, pr, args.reviewers, just_created=created)
         if asked:
             changes.append("reviewers +" + ",".join(asked))
     except GitHubPermanentError as exc:
