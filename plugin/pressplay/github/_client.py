@@ -212,13 +212,13 @@ class GitHubClients:
         self._app_gh: GitHub[Any] = self._github(AppAuthStrategy(self.app_id, self.__private_key))
 
     # -- construction ------------------------------------------------------------------------
-    def _github(self, auth: Any) -> GitHub[Any]:
+    def _github(self, auth: Any, cache: MemCacheStrategy | None = None) -> GitHub[Any]:
         return GitHub(
             auth,
             base_url=self.api_url + "/",
             timeout=REQUEST_TIMEOUT,
             transport=self._transport,
-            cache_strategy=self._cache_strategy,
+            cache_strategy=cache or self._cache_strategy,
             http_cache=False,
             auto_retry=False,
             user_agent="pressplay (GitHub App)",
@@ -229,9 +229,14 @@ class GitHubClients:
             gh = self._installation_clients.get(installation_id)
             if gh is None:
                 strategy = AppAuthStrategy(self.app_id, self.__private_key).as_installation(installation_id)
-                gh = self._github(strategy)
+                # each installation has its own token cache, so a rejected token can be dropped alone
+                gh = self._github(strategy, cache=MemCacheStrategy())
                 self._installation_clients[installation_id] = gh
             return gh
+
+    def _forget_token(self, installation_id: int) -> None:
+        with self._lock:
+            self._installation_clients.pop(installation_id, None)
 
     def close(self) -> None:
         """Close the shared connection pool (tests; a process normally keeps it)."""
@@ -367,6 +372,17 @@ class GitHubClients:
             body = _decode(raw)
             if status >= 400 and status not in allow:
                 span.set_status(trace.StatusCode.ERROR, str(status))
+                if status == 401 and not app_route and installation_id is not None:
+                    # the App's credentials worked for minting this token, so the token itself went
+                    # stale (revoked, installation re-created): drop it; the next call mints a new one
+                    self._forget_token(installation_id)
+                    raise GitHubTemporaryError(
+                        f"GitHub {method} {route} rejected the installation token (401); a new token "
+                        "will be minted on the next attempt",
+                        5.0,
+                        status=401,
+                        route=route,
+                    )
                 err = map_status(
                     status=status,
                     headers=raw.headers,

@@ -53,12 +53,12 @@ def route_template(path: str) -> str:
         if prev == "ref" or prev == "refs":
             out.append("{ref}")
             break
-        if seg.isdigit():
+        if prev in _NAMED_NEXT and seg not in {"comments", "status"}:
+            out.append(_NAMED_NEXT[prev])
+        elif seg.isdigit():
             out.append("{id}" if prev not in {"pulls", "issues"} else "{number}")
         elif _SHA.match(seg):
             out.append("{sha}")
-        elif prev in _NAMED_NEXT and not seg.startswith("{") and seg not in {"comments", "status"}:
-            out.append(_NAMED_NEXT[prev])
         else:
             out.append(seg)
         i += 1

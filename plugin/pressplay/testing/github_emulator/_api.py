@@ -1101,7 +1101,11 @@ class _Api:
                 )
             )
         if comment.user.login != self.emu.bot.login:
-            raise ApiError(403, "Resource not accessible by integration")
+            raise ApiError(
+                403,
+                "Resource not accessible by integration",
+                headers={"X-Accepted-GitHub-Permissions": "issues=write; pull_requests=write"},
+            )
         comment.body = text
         comment.updated_at = self.emu.now()
         return Reply(self.s.comment(state, comment))
@@ -1110,7 +1114,11 @@ class _Api:
         state = self.repo(owner, repo)
         comment = self._comment(state, comment_id)
         if comment.user.login != self.emu.bot.login:
-            raise ApiError(403, "Resource not accessible by integration")
+            raise ApiError(
+                403,
+                "Resource not accessible by integration",
+                headers={"X-Accepted-GitHub-Permissions": "issues=write; pull_requests=write"},
+            )
         del state.comments[comment.id]
         return Reply(None, status=204)
 

@@ -110,6 +110,7 @@ class GitHubEmulator:
         self.faults: list[Fault] = []
         self.random_faults: RandomFaults | None = None
         self.issued_tokens: list[str] = []
+        self.seen_jwts: list[str] = []
         self._next_id = 1000
         self._users: dict[str, User] = {}
         self._emails: dict[str, User] = {}
@@ -223,6 +224,7 @@ class GitHubEmulator:
 
     # -- auth -------------------------------------------------------------------------------------
     def _verify_jwt(self, token: str) -> None:
+        self.seen_jwts.append(token)
         try:
             claims = jwt.decode(
                 token,
