@@ -200,3 +200,84 @@ def test_forbidden_get_names_the_rbac(kube_emulator: KubeEmulator, sidecar: Side
     assert result.phase == "Failed"
     assert "may not get applications.argoproj.io in namespace argocd" in result.message
     assert "manifests/plugin" in result.message
+
+
+# --- revisionMatch: ancestor (GitHub compare API, against the GitHub emulator) ---------------------------
+
+
+@pytest.fixture
+def moved_on(github_emulator: Any) -> tuple[str, str, str]:
+    """acme/deploy: main gets E, then F on top of it; branch `side` (S) forked before E, so S lacks E."""
+    github_emulator.create_repo("acme/deploy", files={"README.md": "# deploy\n"})
+    side = github_emulator.push("acme/deploy", "side", {"side.txt": "x\n"}, message="side")
+    expected = github_emulator.push("acme/deploy", "main", {"apps/api/v.txt": "1\n"}, message="E")
+    later = github_emulator.push("acme/deploy", "main", {"apps/api/v.txt": "2\n"}, message="F")
+    return expected, later, side
+
+
+def test_ancestor_match_accepts_a_later_commit(
+    kube_emulator: KubeEmulator,
+    github_emulator: Any,
+    sidecar_factory: Callable[..., Sidecar],
+    moved_on: tuple[str, str, str],
+) -> None:
+    expected, later, _ = moved_on
+    kube_emulator.add_application("api", status=app_status(later))
+    sidecar = sidecar_factory(kube_api_url=kube_emulator.url, **github_emulator.sidecar_settings())
+    exact = sidecar.call_step("argocd", {"app": "api", "revision": expected})
+    assert exact.phase == "Running"
+    assert f"expected {expected[:7]}" in exact.message
+    result = sidecar.run_step(
+        "argocd", {"app": "api", "revision": expected, "revisionMatch": "ancestor"}, outputs=OUTPUTS
+    )
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["revision"] == later
+    compares = [r for r in github_emulator.requests if "/compare/" in r.path]
+    assert compares and compares[-1].path.endswith(f"/repos/acme/deploy/compare/{expected}...{later}")
+
+
+def test_ancestor_match_rejects_a_commit_that_does_not_contain_it(
+    kube_emulator: KubeEmulator,
+    github_emulator: Any,
+    sidecar_factory: Callable[..., Sidecar],
+    moved_on: tuple[str, str, str],
+) -> None:
+    expected, _, side = moved_on
+    kube_emulator.add_application("api", status=app_status(side))
+    sidecar = sidecar_factory(kube_api_url=kube_emulator.url, **github_emulator.sidecar_settings())
+    reply = sidecar.call_step(
+        "argocd", {"app": "api", "revision": expected, "revisionMatch": "ancestor", "repo": "acme/deploy"}
+    )
+    assert reply.phase == "Running"
+
+
+def test_ancestor_match_with_an_unknown_commit_says_so(
+    kube_emulator: KubeEmulator,
+    github_emulator: Any,
+    sidecar_factory: Callable[..., Sidecar],
+    moved_on: tuple[str, str, str],
+) -> None:
+    _, later, _ = moved_on
+    kube_emulator.add_application("api", status=app_status(later))
+    sidecar = sidecar_factory(kube_api_url=kube_emulator.url, **github_emulator.sidecar_settings())
+    result = sidecar.run_step("argocd", {"app": "api", "revision": "f" * 40, "revisionMatch": "ancestor"})
+    assert result.phase == "Failed"
+    assert "GitHub cannot compare fffffff..." in result.message
+    assert "in acme/deploy" in result.message
+
+
+def test_ancestor_match_needs_a_github_repository(kube_emulator: KubeEmulator, sidecar: Sidecar) -> None:
+    spec = {
+        "project": "default",
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "api"},
+        "source": {
+            "repoURL": "https://gitlab.example.com/acme/deploy.git",
+            "path": "api",
+            "targetRevision": "main",
+        },
+    }
+    kube_emulator.add_application("api", spec=spec, status=app_status(OLD))
+    result = sidecar.run_step("argocd", {"app": "api", "revision": NEW, "revisionMatch": "ancestor"})
+    assert result.phase == "Failed"
+    assert "revisionMatch: ancestor needs the GitHub repository of source 1" in result.message
+    assert "pass `repo: owner/name`" in result.message
