@@ -1,0 +1,31 @@
+"""``pressplay lint``: check rendered manifests before they reach a cluster.
+
+What it checks (each finding names the file, the object and the path inside it):
+
+- **plugin steps**: every ``plugin: {pressplay: {<step>: {...}}}`` names a known step and its
+  arguments validate against that step's model. A value holding a ``{{...}}`` expression is checked
+  the way Argo delivers it: as a *string* after substitution (so a list or object argument given as
+  one expression must be accepted as JSON text by the model). Plugin outputs must be declared with
+  ``valueFrom: {supplied: {}}``.
+- **references**: ``template``/``templateRef``/``workflowTemplateRef``/``entrypoint``/``onExit``
+  resolve; ``{{tasks.X.outputs.parameters.Y}}`` and ``{{steps.X...}}`` name an existing task/step
+  and a declared output of its template; ``{{inputs.parameters.X}}`` and
+  ``{{workflow.parameters.X}}`` are declared; ``{{item}}`` only under ``withParam``/``withItems``;
+  required inputs are passed and no unknown ones are.
+- **shell safety**: no ``{{...}}`` in shell source (``script.source``, the script after ``sh -c``):
+  workflow and event values must reach a container as env vars or files.
+- **synchronization**: Argo Workflows v4 lists (``semaphores:``/``mutexes:``), lock names without
+  ``/``, semaphore ConfigMaps and keys that exist.
+- **Argo Events**: Sensor string filters are anchored regexes, header paths are right, triggers use
+  ``submit`` with ``workflowTemplateRef``, GitHub EventSources always verify signatures and use no
+  personal access token.
+
+Use :func:`lint_documents` from code, ``pressplay lint [PATH]`` from a shell.
+"""
+
+from __future__ import annotations
+
+from pressplay.lint.core import Finding, LintContext, Severity, lint_documents
+from pressplay.lint.load import LoadError, load_path
+
+__all__ = ["Finding", "LintContext", "LoadError", "Severity", "lint_documents", "load_path"]
