@@ -1,0 +1,82 @@
+"""``pressplay demo``: press play on a sample repository on this machine (no cluster, no GitHub account).
+
+State (the local git remote, the GitHub emulator's snapshot, agent logs) lives in ``--state-dir``
+(default ``./.pressplay-demo``); running the demo again resumes from it, and does nothing new when
+every task is merged. ``--reset`` starts over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path(".pressplay-demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pressplay demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default ./.pressplay-demo")
+    parser.add_argument(
+        "--reset", action="store_true", help="delete the state directory first and start over"
+    )
+    parser.add_argument(
+        "--sample",
+        choices=("python", "rust"),
+        default="python",
+        help="the sample project (rust needs cargo with clippy and rustfmt); fixed once the state exists",
+    )
+    parser.add_argument(
+        "--agent-cmd",
+        help="a real agent CLI instead of the scripted agent, e.g. 'claude -p' (prompt on stdin; no shell)",
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="make the scripted agent misbehave: lint:N, lint-once:N, ci:N, ci-unfixable:N (comma-separated)",
+    )
+    parser.add_argument("--until", help="stop every task before this step of the task pipeline (e.g. merge)")
+    parser.add_argument("--prompt-mod", default="", help="text put in front of every agent prompt")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    from pressplay.demo.pipeline import TASK_STEPS
+
+    if args.until is not None and args.until not in TASK_STEPS:
+        print(f"pressplay demo: --until {args.until!r}: use one of {', '.join(TASK_STEPS)}", file=sys.stderr)
+        return 2
+    if args.sample == "rust" and (shutil.which("cargo") is None):
+        print("pressplay demo: --sample rust needs cargo (with clippy and rustfmt) on PATH", file=sys.stderr)
+        return 2
+    agent_command = shlex.split(args.agent_cmd) if args.agent_cmd else None
+    if agent_command is not None and shutil.which(agent_command[0]) is None:
+        print(f"pressplay demo: --agent-cmd: {agent_command[0]!r} is not on PATH", file=sys.stderr)
+        return 2
+    state_dir: Path = args.state_dir.resolve()
+    if args.reset and state_dir.exists():
+        shutil.rmtree(state_dir)
+
+    from pressplay.demo.runner import Demo, render_table
+    from pressplay.demo.world import World
+
+    out = sys.stdout
+    resume = (state_dir / "remote.git").exists()
+    out.write(
+        f"pressplay demo: {'resuming from' if resume else 'starting in'} {state_dir} "
+        f"(agent: {args.agent_cmd or 'scripted'}; agent output in {state_dir / 'agent.log'})\n"
+    )
+    with World(state_dir, language=args.sample, agent_command=agent_command) as world:
+        out.write(
+            f"GitHub emulator {world.github.url}, Argo CD emulator {world.kube.url}, sidecar {world.sidecar.url}\n"
+        )
+        demo = Demo(world, out, faults=args.faults, until=args.until, prompt_mod=args.prompt_mod)
+        reports = demo.press_play()
+    if reports:
+        out.write("\n" + render_table(reports) + "\n")
+    failed = [r for r in reports if r.outcome != "merged" and not r.outcome.startswith("stopped before")]
+    return 1 if failed else 0

@@ -1,0 +1,302 @@
+"""The demo's world: a local git remote, the GitHub and Argo CD emulators, the sidecar, CI and deploys.
+
+- **git**: a bare repository under the state directory is the remote the agent runtime clones and
+  pushes; the GitHub emulator mirrors it (``sync_from_git``) after every push, and a merge made
+  through the REST API is replayed in the bare repository (a squash commit) so the next task starts
+  from the merged code.
+- **CI**: every push to a ``pressplay/`` branch gets two check runs, ``test`` (the sample's tests, run
+  for real on the pushed tree) and ``changelog`` (CHANGELOG.md names the task); they complete after
+  the ``checks`` step's first poll, so the step waits once like it would on GitHub.
+- **Argo CD**: the ``greeter-preview`` Application follows pushes to ``pressplay/`` branches
+  (Progressing, then Healthy at the pushed revision).
+- **state**: the bare repository and a snapshot of the GitHub emulator (when it offers one) live in
+  the state directory, so a second run resumes from what GitHub says.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from pressplay.demo.sample import REPO, Language, project_files, write_agents_dir
+from pressplay.telemetry import LOGGER_NAME
+
+APP = "greeter-preview"
+ARGOCD_NAMESPACE = "argocd"
+SNAPSHOT_FILE = "github-emulator.json"
+PICKLE_FILE = "github-emulator.pickle"
+#: The GitHub emulator's attributes that hold its state (used until it offers snapshot()/restore()).
+_EMULATOR_STATE = ("_repos", "_installations", "_users", "_emails", "_next_id")
+CI_CHECKS = ("test", "changelog")
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "pressplay demo",
+    "GIT_AUTHOR_EMAIL": "demo@pressplay.invalid",
+    "GIT_COMMITTER_NAME": "pressplay demo",
+    "GIT_COMMITTER_EMAIL": "demo@pressplay.invalid",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def git(*args: str, cwd: Path | None = None, data: bytes | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, input=data, capture_output=True, env={**os.environ, **_GIT_ENV}, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args[:2])} failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode(errors="replace")
+
+
+class World:
+    """Everything the demo runs against; use as a context manager (it stops what it started)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        language: Language = "python",
+        agent_command: list[str] | None = None,
+        speedup: float = 200.0,
+    ) -> None:
+        self.state_dir = state_dir
+        self.language = language
+        self.agent_command = agent_command
+        self.speedup = speedup
+        self.remote = state_dir / "remote.git"
+        self.agents_dir = state_dir / "agents"
+        self.github: Any = None
+        self.kube: Any = None
+        self.sidecar: Any = None
+        self.resumed = False
+        self._pending: list[tuple[str, str]] = []
+        self.ci_runs: list[dict[str, Any]] = []
+        self._log_file: TextIO | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> World:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from pressplay.testing.github_emulator import GitHubEmulator
+        from pressplay.testing.kube_emulator import KubeEmulator, app_status
+        from pressplay.testing.sidecar import Sidecar
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fresh_remote = not self.remote.exists()
+        if fresh_remote:
+            self._create_remote()
+        language_file = self.state_dir / "language"
+        if language_file.exists():
+            self.language = language_file.read_text(encoding="utf-8").strip()  # type: ignore[assignment]
+        language_file.write_text(self.language, encoding="utf-8")
+        write_agents_dir(self.agents_dir, self.language, self.agent_command)
+
+        self.github = GitHubEmulator()
+        restored = not fresh_remote and self._restore()
+        self.github.start()
+        self.resumed = restored
+        if not restored:
+            self.github.create_repo(REPO, files={"README.md": "placeholder\n"})
+        self.github.on_push(self._on_push)
+        self.github.sync_from_git(REPO, self.remote)
+        self._pending.clear()
+
+        self.kube = KubeEmulator().start()
+        main = self.main_sha()
+        self.kube.add_application(APP, ARGOCD_NAMESPACE, status=app_status(revision=main))
+        settings = self.github.sidecar_settings(
+            kube_api_url=self.kube.url,
+            argocd_namespace=ARGOCD_NAMESPACE,
+            argocd_url="https://argocd.example.com",
+            requeue_min_seconds=1,
+        )
+        self.sidecar = Sidecar(speedup=self.speedup, **settings).start()
+        self._quiet_logs()
+
+    def _quiet_logs(self) -> None:
+        """The sidecar's JSON log lines go to ``sidecar.log`` in the state directory, not the console."""
+        self._log_file = (self.state_dir / "sidecar.log").open("a", encoding="utf-8")
+        logger = logging.getLogger(LOGGER_NAME)
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                handler.setStream(self._log_file)
+
+    def stop(self) -> None:
+        if self.github is not None and self.github.url:
+            self.save()
+        for part in (self.sidecar, self.kube, self.github):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:  # noqa: S112 - stop everything even if one part fails
+                    continue
+        self.sidecar = self.kube = None
+        if self._log_file is not None:
+            logger = logging.getLogger(LOGGER_NAME)
+            for handler in logger.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is self._log_file:
+                    handler.setStream(sys.stderr)
+            self._log_file.close()
+            self._log_file = None
+
+    def save(self) -> None:
+        """Write the GitHub emulator's state next to the bare remote, for the next run to resume from.
+
+        The emulator's own JSON ``snapshot()`` when it offers one; otherwise its repository state,
+        pickled into the demo's own state directory (only this demo reads that file back).
+        """
+        snapshot = getattr(self.github, "snapshot", None)
+        if callable(snapshot):
+            data = json.dumps(snapshot()).encode()
+            target = self.state_dir / SNAPSHOT_FILE
+        else:
+            with self.github.lock:
+                data = pickle.dumps({name: getattr(self.github, name) for name in _EMULATOR_STATE})
+            target = self.state_dir / PICKLE_FILE
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+
+    def _restore(self) -> bool:
+        snapshot_path = self.state_dir / SNAPSHOT_FILE
+        if snapshot_path.exists() and hasattr(self.github, "restore"):
+            self.github.restore(json.loads(snapshot_path.read_text(encoding="utf-8")))
+            return True
+        pickle_path = self.state_dir / PICKLE_FILE
+        if pickle_path.exists():
+            # The demo's own file in the state directory the user chose; never a downloaded one.
+            state = pickle.loads(pickle_path.read_bytes())  # noqa: S301
+            for name in _EMULATOR_STATE:
+                setattr(self.github, name, state[name])
+            return True
+        return False
+
+    # -- git ----------------------------------------------------------------------------------
+    def _create_remote(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="pressplay-demo-seed-") as tmp:
+            seed = Path(tmp)
+            for rel, text in project_files(self.language).items():
+                target = seed / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            git("init", "-q", "-b", "main", cwd=seed)
+            git("add", "-A", cwd=seed)
+            git("commit", "-q", "-m", "greeter: empty project with a backlog of three tasks", cwd=seed)
+            git("clone", "-q", "--bare", str(seed), str(self.remote))
+
+    def main_sha(self) -> str:
+        return git(f"--git-dir={self.remote}", "rev-parse", "refs/heads/main").strip()
+
+    def sync(self) -> None:
+        """Mirror the bare remote into the GitHub emulator; pushes start CI and the preview deploy."""
+        self.github.sync_from_git(REPO, self.remote)
+        pending, self._pending = self._pending, []
+        for branch, sha in pending:
+            self._run_ci(branch, sha)
+            self._deploy(sha)
+
+    def _on_push(self, repo: str, branch: str, sha: str, _before: str | None) -> None:
+        if repo.lower() == REPO and branch.startswith("pressplay/"):
+            self._pending.append((branch, sha))
+
+    def mirror_merge(self, number: int, branch: str, title: str) -> str:
+        """Replay a PR's squash merge in the bare remote and mirror it; returns the new main SHA."""
+        with tempfile.TemporaryDirectory(prefix="pressplay-demo-merge-") as tmp:
+            work = Path(tmp)
+            git("clone", "-q", str(self.remote), str(work))
+            git("merge", "-q", "--squash", f"origin/{branch}", cwd=work)
+            git("commit", "-q", "-m", f"{title} (#{number})", cwd=work)
+            git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=work)
+        self.sync()
+        return self.main_sha()
+
+    # -- CI and Argo CD -----------------------------------------------------------------------
+    def _tree(self, sha: str, target: Path) -> None:
+        archive = subprocess.run(
+            ["git", f"--git-dir={self.remote}", "archive", "--format=tar", sha],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+
+    def _run_ci(self, branch: str, sha: str) -> None:
+        match = re.search(r"task-([A-Za-z0-9._-]+)$", branch)
+        task = match.group(1) if match else ""
+        runs = {name: self.github.add_check_run(REPO, sha, name, status="in_progress") for name in CI_CHECKS}
+        with tempfile.TemporaryDirectory(prefix="pressplay-demo-ci-") as tmp:
+            tree = Path(tmp)
+            self._tree(sha, tree)
+            results = {"test": self._ci_test(tree), "changelog": self._ci_changelog(tree, task)}
+        self.ci_runs.append({"branch": branch, "sha": sha, **{k: v[0] for k, v in results.items()}})
+        poll = rf"^/repos/{re.escape(REPO)}/commits/[^/]+/(check-runs|check-suites|status)"
+
+        def finish() -> None:
+            for name, run_id in runs.items():
+                conclusion, summary = results[name]
+                self.github.complete_check_run(REPO, run_id, conclusion, summary=summary)
+
+        self.github.schedule(finish, after_polls=1, path=poll)
+
+    def _ci_test(self, tree: Path) -> tuple[str, str]:
+        if self.language == "rust":
+            argv = ["cargo", "test", "--quiet"]
+            env = {**os.environ, "CARGO_TARGET_DIR": str(self.state_dir / "cargo-target")}
+        else:
+            argv = [sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-q"]
+            env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        proc = subprocess.run(
+            argv, cwd=tree, capture_output=True, text=True, env=env, timeout=600, check=False
+        )
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+        if proc.returncode == 0:
+            return "success", "All tests passed."
+        return "failure", f"Tests failed:\n\n```\n{tail}\n```"
+
+    @staticmethod
+    def _ci_changelog(tree: Path, task: str) -> tuple[str, str]:
+        text = (tree / "CHANGELOG.md").read_text(encoding="utf-8") if (tree / "CHANGELOG.md").exists() else ""
+        if re.search(rf"^- Task {re.escape(task)}:", text, re.M):
+            return "success", f"CHANGELOG.md has a line for Task {task}."
+        return (
+            "failure",
+            f"CHANGELOG.md has no line for Task {task}: add `- Task {task}: <title>` to CHANGELOG.md.",
+        )
+
+    def _deploy(self, sha: str) -> None:
+        from pressplay.testing.kube_emulator import app_status
+
+        self.kube.script(
+            APP,
+            [app_status(revision=sha, health="Progressing"), app_status(revision=sha)],
+            namespace=ARGOCD_NAMESPACE,
+        )
+
+    # -- people -------------------------------------------------------------------------------
+    def comment_as_member(self, number: int, body: str, user: str = "octocat") -> int:
+        """A trusted person's PR comment (author_association MEMBER)."""
+        return int(self.github.add_comment(REPO, number, body, user=user, author_association="MEMBER"))
+
+    def pulls(self) -> list[Mapping[str, Any]]:
+        state = self.github.repo_state(REPO)
+        return [
+            self.github.pull(REPO, n) for n, issue in sorted(state.issues.items()) if issue.pull is not None
+        ]
