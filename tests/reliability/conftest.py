@@ -1,0 +1,123 @@
+"""Shared machinery of the reliability suite (every module sets ``pytestmark = pytest.mark.reliability``).
+
+- ``github``: one GitHub emulator for the session (127.0.0.1), with the repository ``acme/api``.
+- ``planted``: known secrets: the GitHub App private key the sidecar signs with (the emulator's), an
+  agent bearer token and a webhook secret. Sidecar processes get them where pressplay reads secrets.
+- ``sandbox``: HOME, TMPDIR and log directory of every sidecar process the suite starts; the secret
+  scan (``test_secrets.py``) reads every file in it.
+- ``serve``: start real ``pressplay serve`` processes (gunicorn, 127.0.0.1, free port), stopped after
+  the test.
+- ``pytest_terminal_summary`` prints the suite's figures: runs, faults injected, duplicates, 5xx seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability._figures import FIGURES, LABELS
+from tests.reliability._secrets import Planted, make_planted
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def github() -> Iterator[Any]:
+    """A started GitHub emulator with ``acme/api`` (skips when the emulator is not installed)."""
+    module = pytest.importorskip(
+        "pressplay.testing.github_emulator", reason="needs pressplay.testing.github_emulator"
+    )
+    with module.GitHubEmulator() as gh:
+        gh.create_repo("acme/api", files={"README.md": "# api\n", "tasks.yaml": "tasks: []\n"})
+        yield gh
+
+
+@pytest.fixture(scope="session")
+def planted(github: Any, tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    """The secrets the suite watches for (the emulator's App key is the key pressplay signs with)."""
+    return make_planted(tmp_path_factory.mktemp("planted"), Path(github.private_key_file))
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sandbox")
+    for name in ("home", "tmp", "logs"):
+        (root / name).mkdir()
+    return root
+
+
+def sidecar_env(github: Any, planted: Planted, sandbox: Path, **extra: str) -> dict[str, str]:
+    """The environment of a sidecar process: the emulator's App, planted secrets, a sandboxed HOME."""
+    return {
+        **planted.env(),
+        "PRESSPLAY_GITHUB_APP_ID": str(github.app_id),
+        "PRESSPLAY_GITHUB_API_URL": github.url,
+        "PRESSPLAY_LOG_LEVEL": "DEBUG",
+        "HOME": str(sandbox / "home"),
+        "TMPDIR": str(sandbox / "tmp"),
+        "OTEL_TRACES_EXPORTER": "none",
+        **extra,
+    }
+
+
+def sidecar_process(
+    github: Any,
+    planted: Planted,
+    sandbox: Path,
+    *,
+    speedup: float = 1000.0,
+    port: int | None = None,
+    **env: str,
+) -> Any:
+    """A (not yet started) ``pressplay serve`` process: 1 worker x 16 threads, logs in the sandbox."""
+    from pressplay.testing.sidecar import SidecarProcess
+
+    return SidecarProcess(
+        port=port,
+        env=sidecar_env(github, planted, sandbox, **env),
+        speedup=speedup,
+        token=planted.token,
+        workers=1,
+        threads=16,
+        log_path=sandbox / "logs" / f"sidecar-{next(_serial)}.log",
+    )
+
+
+@pytest.fixture
+def serve(github: Any, planted: Planted, sandbox: Path) -> Iterator[Callable[..., Any]]:
+    """``serve(**options) -> SidecarProcess`` (started): a real ``pressplay serve`` on 127.0.0.1."""
+    started: list[Any] = []
+
+    def start(**options: Any) -> Any:
+        process = sidecar_process(github, planted, sandbox, **options)
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def served(github: Any, planted: Planted, sandbox: Path) -> Iterator[Any]:
+    """One ``pressplay serve`` process shared by a module's tests."""
+    process = sidecar_process(github, planted, sandbox)
+    process.start()
+    yield process
+    process.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("pressplay reliability figures")
+    width = max(len(text) for text in LABELS.values())
+    for key, text in LABELS.items():
+        if key in FIGURES:
+            terminalreporter.write_line(f"{text:<{width}}  {FIGURES[key]}")
+    for key in sorted(set(FIGURES) - set(LABELS)):
+        terminalreporter.write_line(f"{key:<{width}}  {FIGURES[key]}")
