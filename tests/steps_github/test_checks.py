@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pressplay.github import reset_clients
 from pressplay.steps.checks import (
     Check,
     ChecksArgs,
@@ -24,6 +28,9 @@ from pressplay.steps.checks import (
     newest_per_name,
     select,
 )
+from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.sidecar import Sidecar, SidecarProcess
+from pressplay.types import parse_duration
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -282,3 +289,332 @@ def test_args_camel_case_and_durations() -> None:
     assert args.grace == timedelta(seconds=90)
     assert args.fail_fast
     assert args.on_failure.value == "continue"
+
+
+# == through real HTTP: agent emulator → sidecar → GitHub emulator ====================================
+
+REPO = "acme/api"
+OUTPUTS = ["state", "failing", "checks", "sha", "url", "summary"]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def gh(clock: Clock) -> Iterator[GitHubEmulator]:
+    with GitHubEmulator(clock=clock) as emulator:
+        emulator.create_repo(REPO, files={"README.md": "# api\n"})
+        yield emulator
+    reset_clients()
+
+
+@pytest.fixture
+def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    return sidecar_factory(**gh.sidecar_settings())
+
+
+def push(gh: GitHubEmulator, branch: str = "feature", text: str = "x") -> str:
+    return gh.push(REPO, branch, {"app.py": f"print({text!r})\n"}, message=f"change {text}")
+
+
+def phases(result: Any) -> list[str | None]:
+    return [reply.phase for reply in result.replies]
+
+
+def test_http_success_after_running(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.simulate_ci(
+        REPO, {"build": "success", "test (3.12)": "success"}, statuses={"ci/lint": "success"}, after_polls=3
+    )
+    sha = push(gh)
+    result = sidecar.run_step(
+        "checks",
+        {"repo": REPO, "ref": "feature", "required": ["build", "test (*)", "ci/lint"]},
+        outputs=OUTPUTS,
+    )
+    assert result.phase == "Succeeded", result.message
+    assert phases(result)[0] == "Running"
+    assert result.outputs["state"] == "success"
+    assert result.outputs["sha"] == sha
+    assert json.loads(result.outputs["failing"]) == []
+    names = {(c["kind"], c["name"]) for c in json.loads(result.outputs["checks"])}
+    assert names == {("check_run", "build"), ("check_run", "test (3.12)"), ("status", "ci/lint")}
+    assert result.outputs["summary"] == f"all 3 checks passed on {sha[:7]}"
+
+
+def test_http_pull_request_head_and_own_context_ignored(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    number = gh.open_pull(REPO, head="feature", base="main", title="Task 1")
+    gh.add_check_run(REPO, sha, "build", conclusion="success")
+    gh.add_status(REPO, sha, "pressplay/acceptance", "pending")  # ours: never waited on
+    result = sidecar.run_step("checks", {"repo": REPO, "number": number}, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["sha"] == sha
+    assert result.outputs["url"].endswith(f"/pull/{number}/checks")
+    assert [c["name"] for c in json.loads(result.outputs["checks"])] == ["build"]
+
+
+def test_http_failure_fails_node_with_links_and_outputs(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="success")
+    bad = gh.add_check_run(
+        REPO, sha, "lint", conclusion="failure", output={"title": "2 errors", "summary": "E501"}
+    )
+    result = sidecar.run_step("checks", {"repo": REPO, "ref": sha}, outputs=OUTPUTS)
+    assert result.phase == "Failed"
+    assert "1 of 2 checks failed" in result.message
+    assert f"lint: https://github.com/{REPO}/runs/{bad}" in result.message
+    (failing,) = json.loads(result.outputs["failing"])
+    assert failing == {
+        "name": "lint",
+        "kind": "check_run",
+        "conclusion": "failure",
+        "url": f"https://github.com/{REPO}/runs/{bad}",
+        "summary": "2 errors: E501",
+    }
+
+
+def test_http_on_failure_continue_routes(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_status(REPO, sha, "ci/e2e", "error", description="browser crashed")
+    result = sidecar.run_step(
+        "checks", {"repo": REPO, "ref": "feature", "onFailure": "continue"}, outputs=OUTPUTS
+    )
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["state"] == "failure"
+    assert json.loads(result.outputs["failing"])[0]["summary"] == "browser crashed"
+
+
+def test_http_stale_failed_run_superseded_by_newer_success(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="failure")
+    gh.advance(120)
+    newer = gh.add_check_run(REPO, sha, "build", conclusion="success")
+    result = sidecar.run_step("checks", {"repo": REPO, "ref": sha, "required": ["build"]}, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    (check,) = json.loads(result.outputs["checks"])
+    assert check["url"].endswith(f"/runs/{newer}")
+
+
+def test_http_rerun_in_progress_keeps_waiting_then_passes(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="failure")
+    gh.advance(60)
+    rerun = gh.add_check_run(REPO, sha, "build", status="in_progress")
+    gh.schedule(lambda: gh.complete_check_run(REPO, rerun, "success"), after_polls=4, path="check-runs")
+    result = sidecar.run_step("checks", {"repo": REPO, "ref": sha, "failFast": True}, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert phases(result)[0] == "Running"
+
+
+def test_http_skipped_and_neutral(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="success")
+    gh.add_check_run(REPO, sha, "deploy-preview", conclusion="skipped")
+    gh.add_check_run(REPO, sha, "scan", conclusion="neutral")
+    passed = sidecar.run_step("checks", {"repo": REPO, "ref": sha}, outputs=OUTPUTS)
+    assert passed.phase == "Succeeded", passed.message
+    assert "1 skipped: deploy-preview" in passed.outputs["summary"]
+    assert "1 neutral" in passed.outputs["summary"]
+    strict = sidecar.run_step(
+        "checks",
+        {"repo": REPO, "ref": sha, "skipped": "fail", "neutral": "fail", "onFailure": "continue"},
+        outputs=OUTPUTS,
+    )
+    assert strict.outputs["state"] == "failure"
+    assert sorted(c["name"] for c in json.loads(strict.outputs["failing"])) == ["deploy-preview", "scan"]
+
+
+def test_http_workflow_runs_optional(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    push(gh)
+    gh.add_workflow(REPO, ".github/workflows/ci.yml", name="CI")
+    gh.run_workflow(REPO, "ci.yml", branch="feature", conclusion="startup_failure")
+    result = sidecar.run_step(
+        "checks",
+        {"repo": REPO, "ref": "feature", "workflowRuns": True, "onFailure": "continue"},
+        outputs=OUTPUTS,
+    )
+    assert result.outputs["state"] == "failure"
+    kinds = {(c["kind"], c["conclusion"]) for c in json.loads(result.outputs["failing"])}
+    assert ("workflow_run", "startup_failure") in kinds
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ({"repo": "acme/missing", "ref": "main"}, "not installed on acme/missing"),
+        ({"repo": REPO, "ref": "no-such-branch"}, "ref 'no-such-branch' not found in acme/api"),
+        ({"repo": REPO, "number": 999}, "pull request #999 not found in acme/api"),
+        ({"repo": REPO}, "exactly one of `ref`"),
+        ({"repo": "not a repo", "ref": "main"}, "repo"),
+        ({"repo": REPO, "ref": "main", "timeout": "soon"}, "timeout"),
+        ({"repo": REPO, "ref": "main", "required": ["pressplay/acceptance"]}, "required"),
+        ({"repo": REPO, "ref": "main", "skiped": "fail"}, "skiped"),
+    ],
+)
+def test_http_bad_input_fails_naming_the_problem(sidecar: Sidecar, args: dict[str, Any], needle: str) -> None:
+    result = sidecar.run_step("checks", args)
+    assert result.phase == "Failed"
+    assert needle in result.message
+    assert len(result.replies) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 500},
+        {"kind": "status", "status": 502},
+        {"kind": "status", "status": 503},
+        {"kind": "secondary", "retry_after": 5},
+        {"kind": "too_many", "retry_after": 5},
+        {"kind": "reset"},
+    ],
+    ids=lambda f: f"{f['kind']}-{f.get('status', '')}",
+)
+@pytest.mark.parametrize("route", ["check-runs", "check-suites", r"/status$", r"/commits/feature$"])
+def test_http_transient_faults_run_then_succeed(
+    gh: GitHubEmulator, sidecar: Sidecar, fault: dict[str, Any], route: str
+) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="success")
+    gh.inject_fault(route, times=2, **fault)
+    result = sidecar.run_step("checks", {"repo": REPO, "ref": "feature"}, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert phases(result)[:2] == ["Running", "Running"]
+    assert result.outputs["state"] == "success"
+
+
+def test_http_unchanged_poll_is_conditional_and_free(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", status="in_progress")
+    gh.add_status(REPO, sha, "ci/lint", "pending")
+    args = {"repo": REPO, "number": gh.open_pull(REPO, head="feature", base="main", title="t")}
+    first = sidecar.call_step("checks", args)
+    assert first.phase == "Running"
+    used = gh.rate_limit_used()
+    gh.reset_requests()
+    second = sidecar.call_step("checks", args)
+    assert second.phase == "Running"
+    polls = [
+        r
+        for r in gh.requests
+        if r.path.startswith(f"/repos/{REPO}/") and not r.path.endswith("/installation")
+    ]
+    assert polls, "the poll made no GitHub request"
+    assert all(r.method == "GET" and r.conditional and r.status == 304 for r in polls), [
+        (r.path, r.status, r.conditional) for r in polls
+    ]
+    assert gh.rate_limit_used() == used  # 0 rate-limit points for an unchanged poll
+    # an unchanged poll backs off: the requeue grows
+    assert parse_duration(second.requeue or "0") >= parse_duration(first.requeue or "0")
+
+
+def test_http_low_budget_slows_the_poll(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", status="in_progress")
+    normal = sidecar.call_step("checks", {"repo": REPO, "ref": sha})
+    gh.set_rate_limit_remaining("acme", 100)
+    gh.add_check_run(REPO, sha, "lint", status="in_progress")  # a change, so only the budget slows it
+    low = sidecar.call_step("checks", {"repo": REPO, "ref": sha})
+    assert low.phase == normal.phase == "Running"
+    assert parse_duration(low.requeue or "0") > parse_duration(normal.requeue or "0")
+
+
+# -- grace and deadline: anchored on GitHub's timestamps, so they survive a restart -------------------
+
+
+class Clock:
+    """The GitHub emulator's clock: real time, or ``behind`` seconds in the past while a test creates
+    things that should look old (auth always happens at real time)."""
+
+    def __init__(self) -> None:
+        self.behind = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=self.behind)
+
+    @contextmanager
+    def ago(self, seconds: float) -> Iterator[None]:
+        self.behind = seconds
+        try:
+            yield
+        finally:
+            self.behind = 0.0
+
+
+def test_http_missing_required_check_waits_in_grace(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", conclusion="success")
+    reply = sidecar.call_step("checks", {"repo": REPO, "ref": sha, "required": ["build", "e2e"]})
+    assert reply.phase == "Running"
+    assert "not reported yet: e2e" in reply.message
+
+
+def test_http_missing_required_check_fails_after_grace(
+    gh: GitHubEmulator, sidecar: Sidecar, clock: Clock
+) -> None:
+    with clock.ago(600):  # the push and the suite are 10 minutes old; grace is 5 minutes
+        sha = push(gh)
+        gh.add_check_run(REPO, sha, "build", conclusion="success")
+    result = sidecar.run_step(
+        "checks", {"repo": REPO, "ref": sha, "required": ["build", "e2e"]}, outputs=OUTPUTS
+    )
+    assert result.phase == "Failed"
+    assert "e2e (missing)" in result.message
+    assert json.loads(result.outputs["failing"]) == [
+        {
+            "name": "e2e",
+            "kind": "missing",
+            "conclusion": "missing",
+            "url": "",
+            "summary": "required check did not appear",
+        }
+    ]
+
+
+def test_http_no_checks_at_all_after_grace(gh: GitHubEmulator, sidecar: Sidecar, clock: Clock) -> None:
+    with clock.ago(600):
+        sha = push(gh)  # no CI at all: the anchor is the commit's committer date
+    failed = sidecar.run_step("checks", {"repo": REPO, "ref": sha})
+    assert failed.phase == "Failed"
+    assert "no checks appeared within the grace period" in failed.message
+    allowed = sidecar.run_step("checks", {"repo": REPO, "ref": sha, "allowNone": True}, outputs=OUTPUTS)
+    assert allowed.phase == "Succeeded", allowed.message
+    assert allowed.outputs["state"] == "success"
+
+
+def test_http_timeout_survives_a_sidecar_restart(
+    gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar], clock: Clock, tmp_path: Path
+) -> None:
+    with clock.ago(56):  # the check suite was created 56 s ago; the timeout is 60 s
+        sha = push(gh)
+        gh.add_check_run(REPO, sha, "build", status="in_progress")
+    (suite,) = gh.repo_state(REPO).check_suites.values()
+    deadline = suite.created_at + timedelta(seconds=60)
+    args = {"repo": REPO, "ref": sha, "timeout": "60s", "onFailure": "continue"}
+
+    first = sidecar_factory(**gh.sidecar_settings())
+    reply = first.call_step("checks", args)
+    assert reply.phase == "Running"
+    assert parse_duration(reply.requeue or "0") <= timedelta(seconds=6)  # never sleeps past the deadline
+    first.stop()
+    reset_clients()  # nothing of the first sidecar's memory survives
+
+    settings = gh.sidecar_settings()
+    env = {f"PRESSPLAY_{k.upper()}": str(v) for k, v in settings.items()}
+    with SidecarProcess(env=env, log_path=tmp_path / "sidecar.log") as second:  # a new process
+        while datetime.now(UTC) < deadline:
+            time.sleep(0.5)
+        result = second.run_step("checks", args, outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["state"] == "timed_out"
+    assert result.outputs["summary"].startswith("timed out after 1m")
+    (failing,) = json.loads(result.outputs["failing"])
+    assert (failing["name"], failing["conclusion"]) == ("build", "timed_out")
+
+    with SidecarProcess(env=env, log_path=tmp_path / "sidecar2.log") as third:
+        failed = third.run_step("checks", {**args, "onFailure": "fail"})
+    assert failed.phase == "Failed"
+    assert f"started {suite.created_at.isoformat()}" in failed.message
+    assert "raise `timeout`" in failed.message

@@ -456,15 +456,20 @@ class Snapshot:
 
 
 def _bad_target(args: ChecksArgs, exc: GitHubPermanentError) -> PermanentError:
-    what = f"pull request #{args.number}" if args.number is not None else f"ref {args.ref!r}"
-    detail = exc.github_message or str(exc)
-    return PermanentError(
-        f"{what} not found in {args.repo} (GitHub {exc.status}: {detail}); "
-        + (
-            "check `number`"
-            if args.number is not None
-            else "check `ref`: a full commit SHA, a branch or a tag of that repository"
+    """Name the argument to fix when GitHub does not know the ref or the pull request."""
+    detail = f"GitHub {exc.status}: {exc.github_message or 'Not Found'}"
+    if args.number is not None:
+        return PermanentError(
+            f"pull request #{args.number} not found in {args.repo} ({detail}); check `number` and `repo`"
         )
+    if exc.status == 422:
+        return PermanentError(
+            f"ref {args.ref!r} not found in {args.repo} ({detail}); check `ref`: a full commit SHA, "
+            "a branch or a tag of that repository"
+        )
+    return PermanentError(
+        f"{args.repo} or its ref {args.ref!r} not found ({detail}); check `repo` (and that the App is "
+        "installed on it) and `ref`"
     )
 
 
@@ -473,7 +478,7 @@ def _head(repo: RepoClient, args: ChecksArgs) -> tuple[str, str, bool, dict[str,
     try:
         resp = repo.get(f"pulls/{args.number}" if args.number is not None else f"commits/{args.ref}")
     except GitHubPermanentError as exc:
-        if exc.status in (404, 422):
+        if exc.status in (404, 422) and not exc.route.endswith("/installation"):
             raise _bad_target(args, exc) from None
         raise
     body: dict[str, Any] = resp.json if isinstance(resp.json, dict) else {}

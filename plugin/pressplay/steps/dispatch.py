@@ -241,6 +241,8 @@ def _workflow_text(repo: RepoClient, path: str, ref: str) -> str | None:
             raise PermanentError(f"ref {ref!r} not found: give an existing branch or tag as `ref`") from None
         raise
     body = resp.json if isinstance(resp.json, dict) else {}
+    if resp.status == 404 and "no commit found" in str(body.get("message", "")).lower():
+        raise PermanentError(f"ref {ref!r} not found: give an existing branch or tag as `ref`")
     if resp.status != 200 or body.get("encoding") != "base64" or not isinstance(body.get("content"), str):
         return None
     try:
