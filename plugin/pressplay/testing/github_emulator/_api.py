@@ -196,7 +196,6 @@ def build_router(emu: GitHubEmulator) -> Router:
     r.add("GET", R, api.get_repo)
     r.add("GET", R + "/branches/{branch*}", api.get_branch)
     r.add("GET", R + "/git/ref/{ref*}", api.get_ref)
-    r.add("GET", R + "/git/refs/{ref*}", api.get_ref)
     r.add("POST", R + "/git/refs", api.create_ref)
     r.add("PATCH", R + "/git/refs/{ref*}", api.update_ref)
     r.add("DELETE", R + "/git/refs/{ref*}", api.delete_ref)

@@ -740,7 +740,8 @@ class Shapes:
             "title": issue.title,
             "user": self.user(issue.user),
             "body": issue.body,
-            "labels": base["labels"],
+            # GitHub's description types a PR's label descriptions as non-null strings
+            "labels": [{**label, "description": label["description"] or ""} for label in base["labels"]],
             "milestone": None,
             "active_lock_reason": None,
             "created_at": iso(issue.created_at),
