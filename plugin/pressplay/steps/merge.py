@@ -254,7 +254,9 @@ def _merge_now(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Suc
     body = response.json if isinstance(response.json, dict) else {}
     said = str(body.get("message") or "")
     if response.status == 200 and body.get("merged", True):
-        return _merged(repo, {**pr, "merged_at": pr.get("merged_at") or ""}, str(body.get("sha") or ""))
+        fresh = repo.get(f"pulls/{number}").json
+        merged = fresh if isinstance(fresh, dict) and fresh.get("merged_at") else pr
+        return _merged(repo, merged, str(body.get("sha") or ""))
     if response.status == 409:
         return Blocker(f"the head moved while merging ({said}); checking the new head", short=True)
     if response.status == 422 and re.search(r"merge commits|squash|rebase|merge method", said, re.I):
