@@ -243,24 +243,50 @@ def test_out_of_sync_without_sync_says_how_to_fix(
 # --- failures -----------------------------------------------------------------------------------------
 
 
-def test_failed_operation_for_the_revision_fails(
-    kube_emulator: KubeEmulator, run_direct: DirectRunner
-) -> None:
-    status = app_status(
-        OLD,
+def failed_sync_to_new(started_at: Any) -> dict[str, Any]:
+    return app_status(
+        NEW,
         sync="OutOfSync",
         operation_phase="Failed",
-        operation_revision=NEW,
         operation_message='one or more objects failed to apply: Deployment.apps "web" is invalid',
-        now=START,
+        started_at=started_at,
+        finished_at=started_at + timedelta(seconds=20),
+        reconciled_at=started_at + timedelta(seconds=30),
     )
-    kube_emulator.add_application("api", status=status)
-    outcome = run_direct(app="api", revision=NEW, sync=True)
+
+
+@pytest.mark.parametrize("sync", [False, True])
+def test_failed_operation_during_the_wait_fails(
+    kube_emulator: KubeEmulator, run_direct: DirectRunner, sync: bool
+) -> None:
+    kube_emulator.add_application("api", status=failed_sync_to_new(START + timedelta(seconds=5)))
+    run_direct.clock.tick(60)
+    outcome = run_direct(app="api", revision=NEW, sync=sync, since="2026-11-25T10:00:00Z")
     assert isinstance(outcome, Failed)
     assert "the sync to 2222222 ended Failed" in outcome.message
     assert 'Deployment.apps "web" is invalid' in outcome.message
     assert outcome.encoded_outputs()["operationPhase"] == "Failed"
     assert operation_patches(kube_emulator) == []
+
+
+def test_failed_operation_from_before_the_wait_fails_without_sync(
+    kube_emulator: KubeEmulator, run_direct: DirectRunner
+) -> None:
+    kube_emulator.add_application("api", status=failed_sync_to_new(ago(600)))
+    outcome = run_direct(app="api", revision=NEW)
+    assert isinstance(outcome, Failed)
+    assert "ended Failed" in outcome.message
+
+
+def test_failed_operation_from_before_the_wait_is_retried_with_sync(
+    kube_emulator: KubeEmulator, run_direct: DirectRunner
+) -> None:
+    kube_emulator.add_application("api", status=failed_sync_to_new(ago(600)))
+    outcome = run_direct(app="api", revision=NEW, sync=True)
+    assert isinstance(outcome, Running)
+    assert "sync started" in outcome.message
+    [request] = operation_patches(kube_emulator)
+    assert request.body["operation"]["sync"]["revision"] == NEW
 
 
 def test_failed_operation_for_an_older_revision_does_not_fail_the_wait(
@@ -349,6 +375,22 @@ def test_current_error_conditions_fail(
     outcome = run_direct(app="api", revision=NEW, since="2026-11-25T10:00:00Z")
     assert isinstance(outcome, Failed)
     assert f"{kind}: rpc error: repository not accessible" in outcome.message
+
+
+def test_sync_error_while_the_operation_retries_keeps_waiting(
+    kube_emulator: KubeEmulator, run_direct: DirectRunner
+) -> None:
+    condition = {
+        "type": "SyncError",
+        "message": f"Failed sync attempt to {NEW}: retrying",
+        "lastTransitionTime": "2026-11-25T10:00:05Z",
+    }
+    status = app_status(NEW, sync="OutOfSync", operation_phase="Running", conditions=[condition], now=START)
+    kube_emulator.add_application("api", status=status)
+    run_direct.clock.tick(10)
+    outcome = run_direct(app="api", revision=NEW, since="2026-11-25T10:00:00Z")
+    assert isinstance(outcome, Running)
+    assert "sync operation Running" in outcome.message
 
 
 def test_stale_sync_error_of_an_older_revision_does_not_fail(

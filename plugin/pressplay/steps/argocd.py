@@ -7,7 +7,8 @@ for the full contract. In short:
   multi-source app; or, with ``revisionMatch: ancestor``, a descendant of it per GitHub's compare API),
   health is ``Healthy`` (``Suspended`` if allowed), no operation is in progress, and Argo CD has
   re-compared the app after the last operation finished.
-- Failed on an operation that ended ``Failed``/``Error`` for that revision, ``Degraded`` past
+- Failed on an operation that ended ``Failed``/``Error`` for that revision (with ``sync: true``, one
+  that failed before this wait began is retried instead), ``Degraded`` past
   ``degradedGrace``, ``Missing`` past ``missingGrace``, a current ``ComparisonError`` /
   ``SyncError`` / ``InvalidSpecError`` condition, or the deadline.
 - Otherwise Running. While Argo CD has not compared the app since the wait started (or for a minute),
@@ -449,13 +450,22 @@ def evaluate(
     """The decision for one observation of the Application (no I/O except the ancestor check)."""
     at_target = match.all(expected, state.revisions)
     where = f"Application {state.namespace}/{state.name}"
+    progress = state.in_progress()
+    if progress and state.op_phase in IN_FLIGHT:
+        # A running operation (possibly retrying after a failed attempt) decides first: its end is
+        # what the next checks look at, and a SyncError it raised meanwhile may still be retried away.
+        return Verdict("wait", f"{where}: {progress}", urgent=True)
     error = _current_error(state, anchor, expected, at_target)
     if error:
         return Verdict("failed", f"{where}: {error}")
-    progress = state.in_progress()
     if progress:
         return Verdict("wait", f"{where}: {progress}", urgent=True)
-    if state.op_phase in COMPLETED_BAD and state.op_revisions and match.all(expected, state.op_revisions):
+    op_for_target = bool(state.op_revisions) and match.all(expected, state.op_revisions)
+    started_in_wait = state.op_started is not None and state.op_started >= anchor
+    # A failed sync from before this wait began is retried when the caller asks for a sync (and Argo CD
+    # would not retry it by itself); one that failed during this wait ends it.
+    retry_old_failure = args.sync and not state.automated and not started_in_wait
+    if state.op_phase in COMPLETED_BAD and op_for_target and not retry_old_failure:
         return Verdict(
             "failed",
             f"{where}: the sync to {_shorts(state.op_revisions)} ended {state.op_phase}: "
@@ -476,8 +486,6 @@ def evaluate(
             refresh=refresh,
         )
     if state.sync_status != "Synced":
-        op_for_target = state.op_revisions and match.all(expected, state.op_revisions)
-        started_in_wait = state.op_started is not None and state.op_started >= anchor
         if args.sync and not state.automated and not (op_for_target and started_in_wait):
             return Verdict(
                 "wait",
