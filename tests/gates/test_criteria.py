@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,16 +16,19 @@ from pressplay.acceptance_spec import (
     ReviewsCriterion,
     parse_spec,
 )
+from pressplay.config import Settings
 from pressplay.steps.acceptance import (
     CriterionResult,
+    deploy_result,
     eval_agent,
     eval_checks,
-    eval_deploy,
     eval_reviews,
     overall_state,
     probe,
     render_report,
 )
+from pressplay.steps.base import StepContext, WorkflowMeta
+from pressplay.testing.kube_emulator import app_status
 
 SHA = "c" * 40
 
@@ -130,45 +132,76 @@ def test_outstanding_change_request_fails_and_dismissal_clears_it() -> None:
 
 # -- deploy ---------------------------------------------------------------------------------------
 
-
-def app(
-    revision: str, sync: str = "Synced", health: str = "Healthy", op: str | None = None
-) -> dict[str, object]:
-    status: dict[str, object] = {"sync": {"status": sync, "revision": revision}, "health": {"status": health}}
-    if op:
-        status["operationState"] = {"phase": op}
-    return {"metadata": {"name": "api"}, "status": status}
+NOW = datetime.now(UTC).replace(microsecond=0)
+CTX = StepContext(settings=Settings(), workflow=WorkflowMeta("wf", "argo"))
 
 
-DEPLOY = DeployCriterion.model_validate({"kind": "deploy", "application": "api"})
+def application(status: dict[str, Any], sources: list[str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"project": "default", "destination": {"namespace": "api"}}
+    if sources:
+        spec["sources"] = [{"repoURL": url, "targetRevision": "HEAD"} for url in sources]
+    else:
+        spec["source"] = {
+            "repoURL": "https://github.com/acme/api.git",
+            "targetRevision": "HEAD",
+            "path": "deploy",
+        }
+    return {"metadata": {"name": "api", "namespace": "argocd"}, "spec": spec, "status": status}
+
+
+def deploy(app: dict[str, Any], **crit: Any) -> CriterionResult:
+    criterion = DeployCriterion.model_validate({"kind": "deploy", "application": "api", **crit})
+    return deploy_result(
+        criterion, "d", app, ctx=CTX, repo="acme/api", sha=SHA, anchor=NOW - timedelta(minutes=20), now=NOW
+    )
 
 
 @pytest.mark.parametrize(
-    ("application", "state", "words"),
+    ("status", "state", "words"),
     [
-        (app(SHA), "passed", "Synced, Healthy"),
-        (app("a" * 40), "pending", "waiting for ccccccc"),
-        (app(SHA, health="Progressing", op="Running"), "pending", "Progressing"),
-        (app(SHA, sync="OutOfSync"), "pending", "OutOfSync"),
-        (app(SHA, health="Degraded", op="Succeeded"), "failed", "Degraded"),
-        (app(SHA, health="Progressing", op="Failed"), "failed", "operation Failed"),
-        (None, "pending", "argocd support not available"),
+        (app_status(SHA, operation_phase="Succeeded"), "passed", "Synced and Healthy at ccccccc"),
+        (app_status(SHA), "passed", "Synced and Healthy"),
+        (app_status("a" * 40), "pending", "expected ccccccc"),
+        (
+            app_status(SHA, health="Progressing", operation_phase="Running"),
+            "pending",
+            "sync operation Running",
+        ),
+        (app_status(SHA, sync="OutOfSync"), "pending", "OutOfSync"),
+        (app_status(SHA, operation_phase="Failed", health="Degraded"), "failed", "ended Failed"),
+        (
+            app_status(SHA, health="Degraded", health_since=NOW - timedelta(minutes=15)),
+            "failed",
+            "is Degraded at ccccccc",
+        ),
+        (
+            app_status(SHA, health="Degraded", health_since=NOW - timedelta(seconds=5)),
+            "pending",
+            "of grace left",
+        ),
     ],
 )
-def test_deploy_states(application: dict[str, object] | None, state: str, words: str) -> None:
-    result = eval_deploy(DEPLOY, "d", application, SHA, "argocd", "pending: argocd support not available")
-    assert result.state == state
+def test_deploy_means_what_the_argocd_step_means(status: dict[str, Any], state: str, words: str) -> None:
+    result = deploy(application(status))
+    assert result.state == state, result.evidence
     assert words in result.evidence
 
 
-def test_deploy_multi_source_revisions() -> None:
-    multi = {
-        "status": {
-            "sync": {"status": "Synced", "revisions": ["0" * 40, SHA]},
-            "health": {"status": "Healthy"},
-        }
-    }
-    assert eval_deploy(DEPLOY, "d", multi, SHA, "argocd").state == "passed"
+def test_deploy_any_revision_when_not_required() -> None:
+    assert deploy(application(app_status("a" * 40)), requireRevision=False).state == "passed"
+
+
+def test_deploy_multi_source_expects_the_head_on_this_repos_source() -> None:
+    sources = ["https://github.com/acme/charts.git", "git@github.com:acme/api.git"]
+    ok = deploy(application(app_status(["9" * 40, SHA]), sources))
+    assert ok.state == "passed", ok.evidence
+    wrong = deploy(application(app_status([SHA, "9" * 40]), sources))
+    assert wrong.state == "pending"
+    other = deploy(
+        application(app_status(["9" * 40, SHA]), ["https://github.com/x/y", "https://github.com/x/z"])
+    )
+    assert other.state == "failed"
+    assert "no source of argocd/api is acme/api" in other.evidence
 
 
 # -- agent verdict --------------------------------------------------------------------------------
@@ -204,42 +237,6 @@ def test_agent_without_items_needs_all_reported_to_pass() -> None:
 
 
 # -- HTTP probes ----------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-
-    def do_GET(self) -> None:
-        code, headers, body = self.routes.get(self.path, (404, {}, b"nope"))
-        self.send_response(code)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def web() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    base = f"http://127.0.0.1:{server.server_port}"
-    _Handler.routes = {
-        "/health": (200, {}, b'{"status": "ok"}'),
-        "/sick": (200, {}, b'{"status": "down"}'),
-        "/boot": (503, {}, b"starting"),
-        "/hop": (302, {"Location": "/health"}, b""),
-        "/evil": (302, {"Location": "file:///etc/passwd"}, b""),
-        "/loop": (302, {"Location": "/loop"}, b""),
-    }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def http(url: str, **kw: object) -> HttpCriterion:

@@ -291,40 +291,56 @@ def eval_reviews(crit: ReviewsCriterion, cid: str, reviews: list[Any]) -> Criter
     return CriterionResult(cid, "reviews", name, "passed", f"approved by {who}")
 
 
-def eval_deploy(
+def _same_repo(url: object, repo: str) -> bool:
+    text = str(url or "").lower().removesuffix("/").removesuffix(".git")
+    return text.endswith("/" + repo.lower()) or text.endswith(":" + repo.lower())
+
+
+def deploy_result(
     crit: DeployCriterion,
     cid: str,
-    app: dict[str, Any] | None,
+    app: dict[str, Any],
+    *,
+    ctx: StepContext,
+    repo: str,
     sha: str,
-    namespace: str,
-    problem: str = "",
+    anchor: datetime,
+    now: datetime,
     link: str = "",
 ) -> CriterionResult:
-    """Synced + Healthy at the head SHA passes; a finished operation that left it Degraded fails."""
+    """The ``argocd`` step's own decision for this Application at the PR head, read-only.
+
+    "Deployed" means exactly what the ``argocd`` step waits for (Synced + Healthy at the revision, no
+    operation in flight, re-compared after the last sync, Degraded/Missing only after their grace).
+    For a multi-source Application the PR head is expected on the sources that point at ``repo``.
+    """
+    from pressplay.steps import argocd as cd
+
     name = crit.name or f"Deployed: {crit.application}"
-    if app is None:
-        return CriterionResult(cid, "deploy", name, "pending", problem or "Application not read", link)
-    status = app.get("status") or {}
-    sync = status.get("sync") or {}
-    revisions = [str(r) for r in [sync.get("revision"), *(sync.get("revisions") or [])] if r]
-    sync_status = str(sync.get("status") or "Unknown")
-    health = str((status.get("health") or {}).get("status") or "Unknown")
-    op = str((status.get("operationState") or {}).get("phase") or "")
-    at_head = not crit.require_revision or any(
-        r == sha or (len(r) >= 7 and sha.startswith(r)) for r in revisions
+    state = cd.AppState.parse(app)
+    count = max(1, len(state.sources))
+    if not crit.require_revision:
+        expected = ["*"] * count
+    elif state.multi_source:
+        expected = [sha if _same_repo(src.get("repoURL"), repo) else "*" for src in state.sources]
+        if sha not in expected:
+            urls = ", ".join(str(src.get("repoURL", "?")) for src in state.sources)
+            return CriterionResult(
+                cid, "deploy", name, "failed",
+                f"no source of {state.namespace}/{state.name} is {repo} ({urls}): set `requireRevision: false`",
+                link,
+            )  # fmt: skip
+    else:
+        expected = [sha]
+    revision: str | list[str] = expected if state.multi_source else expected[0]
+    args = cd.ArgoCDArgs.model_validate(
+        {"app": crit.application, "namespace": state.namespace or None, "revision": revision}
     )
-    shown = revisions[0][:7] if revisions else "no revision"
-    where = f"{namespace}/{crit.application} at {shown}: {sync_status}, {health}" + (
-        f", operation {op}" if op else ""
+    verdict = cd.evaluate(args, state, expected, anchor, now, cd.Matcher(args, ctx, state))
+    result: State = (
+        "passed" if verdict.kind == "done" else "failed" if verdict.kind == "failed" else "pending"
     )
-    if at_head and sync_status == "Synced" and health == "Healthy":
-        return CriterionResult(cid, "deploy", name, "passed", where, link)
-    if at_head and (
-        op in ("Failed", "Error") or (health in ("Degraded", "Missing") and op not in ("", "Running"))
-    ):
-        return CriterionResult(cid, "deploy", name, "failed", where, link)
-    wait = "" if at_head else f"; waiting for {sha[:7]}"
-    return CriterionResult(cid, "deploy", name, "pending", where + wait, link)
+    return CriterionResult(cid, "deploy", name, result, verdict.message, link)
 
 
 def eval_agent(crit: AgentCriterion, cid: str, verdict: dict[str, Any] | str | None) -> CriterionResult:
@@ -510,16 +526,18 @@ def _app_link(ctx: StepContext, namespace: str, name: str) -> str:
     return f"{base}/applications/{namespace}/{name}" if base else ""
 
 
-def _deploy(ctx: StepContext, crit: DeployCriterion, cid: str, sha: str) -> CriterionResult:
+def _deploy(
+    ctx: StepContext, crit: DeployCriterion, cid: str, *, repo: str, sha: str, anchor: datetime
+) -> CriterionResult:
     namespace = crit.namespace or ctx.settings.argocd_namespace
     link = _app_link(ctx, namespace, crit.application)
     name = crit.name or f"Deployed: {crit.application}"
     try:
         getter: Callable[[str, str], dict[str, Any]] = ctx.kube.get_application
     except (ImportError, AttributeError):
-        return eval_deploy(crit, cid, None, sha, namespace, "pending: argocd support not available", link)
+        return CriterionResult(cid, "deploy", name, "pending", "pending: argocd support not available", link)
     except TemporaryError as exc:
-        return eval_deploy(crit, cid, None, sha, namespace, f"cannot reach Kubernetes yet: {exc}", link)
+        return CriterionResult(cid, "deploy", name, "pending", f"cannot reach Kubernetes yet: {exc}", link)
     except PermanentError as exc:
         return CriterionResult(
             cid, "deploy", name, "failed", f"cannot read Argo CD Applications: {exc}", link
@@ -527,15 +545,17 @@ def _deploy(ctx: StepContext, crit: DeployCriterion, cid: str, sha: str) -> Crit
     try:
         app = getter(namespace, crit.application)
     except TemporaryError as exc:
-        return eval_deploy(crit, cid, None, sha, namespace, f"cannot read the Application yet: {exc}", link)
+        return CriterionResult(
+            cid, "deploy", name, "pending", f"cannot read the Application yet: {exc}", link
+        )
     except PermanentError as exc:
         return CriterionResult(cid, "deploy", name, "failed", str(exc), link)
-    return eval_deploy(crit, cid, app, sha, namespace, link=link)
+    return deploy_result(crit, cid, app, ctx=ctx, repo=repo, sha=sha, anchor=anchor, now=ctx.now(), link=link)
 
 
 def evaluate(
     spec: AcceptanceSpec, *, gh: RepoClient, ctx: StepContext, number: int, sha: str, context: str,
-    verdict: dict[str, Any] | str | None,
+    verdict: dict[str, Any] | str | None, anchor: datetime,
 ) -> list[CriterionResult]:  # fmt: skip
     """Evaluate every criterion (GitHub data fetched once per kind; probes in parallel)."""
     ids = spec.criterion_ids()
@@ -560,7 +580,7 @@ def evaluate(
                 cache["reviews"] = list(gh.get_all(f"pulls/{number}/reviews"))
             results[i] = eval_reviews(crit, cid, cache["reviews"])
         elif isinstance(crit, DeployCriterion):
-            results[i] = _deploy(ctx, crit, cid, sha)
+            results[i] = _deploy(ctx, crit, cid, repo=gh.full_name, sha=sha, anchor=anchor)
         elif isinstance(crit, HttpCriterion):
             probes.append((i, crit))
         else:
@@ -596,11 +616,18 @@ def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
             f"{exc}\nFix the spec (schema: schemas/acceptance-spec.v1.json, docs/acceptance-spec.md)."
         )
 
-    results = evaluate(
-        spec, gh=gh, ctx=ctx, number=args.number, sha=sha, context=args.context, verdict=args.verdict
-    )
     now = ctx.now()
     anchor = args.since or _run_anchor(gh, sha, args.context) or now
+    results = evaluate(
+        spec,
+        gh=gh,
+        ctx=ctx,
+        number=args.number,
+        sha=sha,
+        context=args.context,
+        verdict=args.verdict,
+        anchor=anchor,
+    )
     deadline = Deadline(anchor, args.timeout)
     state = overall_state(results)
     final = state != "pending" or deadline.passed(now)
