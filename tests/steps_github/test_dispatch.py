@@ -3,12 +3,24 @@ whole step through real HTTP (agent emulator → sidecar → GitHub emulator).""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from pressplay.github import reset_clients
+from pressplay.steps import dispatch as dispatch_module
 from pressplay.steps.dispatch import DispatchArgs, carries, correlation_id, setup_problem
+from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.sidecar import Sidecar, SidecarProcess
+from pressplay.types import parse_duration
 
 GOOD_WORKFLOW = """\
 name: Deploy
@@ -122,3 +134,238 @@ def test_args_defaults_and_normalisation() -> None:
 def test_bad_args_name_the_problem(override: dict[str, Any], needle: str) -> None:
     with pytest.raises(ValidationError, match=needle):
         args(**override)
+
+
+# == through real HTTP: agent emulator → sidecar → GitHub emulator ====================================
+
+REPO = "acme/api"
+WORKFLOW_PATH = ".github/workflows/deploy.yml"
+OUTPUTS = ["runId", "url", "conclusion", "status", "correlationId", "summary"]
+_EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+def render_run_name(text: str, workflow_name: str, inputs: dict[str, Any]) -> str | None:
+    """GitHub's rendering of ``run-name`` for a dispatched run (the expressions we document)."""
+    doc = yaml.safe_load(text)
+    run_name = doc.get("run-name") if isinstance(doc, dict) else None
+    if not isinstance(run_name, str):
+        return None
+
+    def value(match: re.Match[str]) -> str:
+        expr = match.group(1)
+        if expr == "github.workflow":
+            return workflow_name
+        for prefix in ("inputs.", "github.event.inputs."):
+            if expr.startswith(prefix):
+                return str(inputs.get(expr[len(prefix) :], ""))
+        return ""
+
+    return _EXPR.sub(value, run_name)
+
+
+class Clock:
+    """The GitHub emulator's clock: real time, or ``behind`` seconds in the past."""
+
+    def __init__(self) -> None:
+        self.behind = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=self.behind)
+
+    @contextmanager
+    def ago(self, seconds: float) -> Iterator[None]:
+        self.behind = seconds
+        try:
+            yield
+        finally:
+            self.behind = 0.0
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def gh(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubEmulator]:
+    with GitHubEmulator(clock=clock) as emulator:
+        emulator.create_repo(REPO, files={"README.md": "# api\n", WORKFLOW_PATH: GOOD_WORKFLOW})
+        emulator.add_workflow(REPO, WORKFLOW_PATH, name="Deploy")
+        original = emulator.run_workflow
+
+        def run_workflow(repo: str, workflow: str | int, **kwargs: Any) -> int:
+            """Give dispatched runs the display title GitHub renders from the file's ``run-name``."""
+            run_id = original(repo, workflow, **kwargs)
+            with emulator.lock:
+                state = emulator.repo_state(repo)
+                run = state.runs[run_id]
+                wf = state.workflows[run.workflow_id]
+                text = state.commits[run.head_sha].tree.get(wf.path)
+                if text is not None and run.display_title == wf.name:
+                    title = render_run_name(text.decode(), wf.name, dict(run.inputs))
+                    run.display_title = title or wf.name
+            return run_id
+
+        monkeypatch.setattr(emulator, "run_workflow", run_workflow)
+        yield emulator
+    reset_clients()
+
+
+@pytest.fixture
+def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    return sidecar_factory(**gh.sidecar_settings())
+
+
+def dispatched(gh: GitHubEmulator) -> list[Any]:
+    with gh.lock:
+        return [r for r in gh.repo_state(REPO).runs.values() if r.event == "workflow_dispatch"]
+
+
+def deploy_args(**overrides: Any) -> dict[str, Any]:
+    return {
+        "repo": REPO,
+        "workflow": "deploy.yml",
+        "ref": "main",
+        "inputs": {"environment": "staging"},
+        "key": "deploy-task-7",
+        **overrides,
+    }
+
+
+def test_http_dispatch_three_times_starts_one_run(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", conclusion="success", after_polls=3)
+    results = [sidecar.run_step("dispatch", deploy_args(), outputs=OUTPUTS) for _ in range(3)]
+    assert [r.phase for r in results] == ["Succeeded"] * 3, [r.message for r in results]
+    (run,) = dispatched(gh)
+    assert {r.outputs["runId"] for r in results} == {str(run.id)}
+    first = results[0]
+    assert first.replies[0].phase == "Running"
+    assert first.outputs["conclusion"] == "success"
+    assert first.outputs["url"] == f"https://github.com/{REPO}/actions/runs/{run.id}"
+    assert first.outputs["summary"] == "Deploy #1 succeeded"
+    corr = correlation_id("deploy-task-7")
+    assert first.outputs["correlationId"] == corr
+    assert run.inputs == {"environment": "staging", "pressplay_id": corr}
+    assert run.display_title == f"Deploy {corr}"
+    assert len(gh.requests_to(r"/dispatches$", "POST")) == 1
+
+
+def test_http_calls_while_running_never_dispatch_again(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=1000)
+    replies = [sidecar.call_step("dispatch", deploy_args()) for _ in range(3)]
+    assert [r.phase for r in replies] == ["Running"] * 3
+    assert "Deploy #1 is in progress" in replies[-1].message
+    assert len(dispatched(gh)) == 1
+    # a different key is a different deploy
+    sidecar.call_step("dispatch", deploy_args(key="deploy-task-8"))
+    assert len(dispatched(gh)) == 2
+
+
+def test_http_lookup_fallback_without_run_details(
+    gh: GitHubEmulator, sidecar: Sidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older server answers 204 without the run id: the run is found by its correlation id."""
+    monkeypatch.setattr(dispatch_module, "RETURN_RUN_DETAILS", False)
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=2)
+    results = [sidecar.run_step("dispatch", deploy_args(), outputs=OUTPUTS) for _ in range(2)]
+    assert [r.phase for r in results] == ["Succeeded", "Succeeded"], [r.message for r in results]
+    assert len(dispatched(gh)) == 1
+    (post,) = gh.requests_to(r"/dispatches$", "POST")
+    assert post.status == 204
+
+
+def test_http_failed_run_fails_or_continues(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", conclusion="failure", after_polls=1)
+    failed = sidecar.run_step("dispatch", deploy_args(), outputs=OUTPUTS)
+    assert failed.phase == "Failed"
+    (run,) = dispatched(gh)
+    assert failed.message == f"Deploy #1 concluded failure: https://github.com/{REPO}/actions/runs/{run.id}"
+    assert failed.outputs["conclusion"] == "failure"
+    routed = sidecar.run_step("dispatch", deploy_args(onFailure="continue"), outputs=OUTPUTS)
+    assert routed.phase == "Succeeded"
+    assert routed.outputs["conclusion"] == "failure"
+    assert len(dispatched(gh)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (deploy_args(repo="acme/missing"), "not installed on acme/missing"),
+        (deploy_args(workflow="nope.yml"), "workflow 'nope.yml' not found in acme/api"),
+        (deploy_args(ref="no-such-branch"), "ref 'no-such-branch' not found"),
+        (deploy_args(workflow="deploy"), "workflow file name"),
+        (deploy_args(key=""), "key"),
+        (deploy_args(inputs={"pressplay_id": "x"}), "must not set 'pressplay_id'"),
+        (deploy_args(timeout="later"), "timeout"),
+        (deploy_args(input={"a": "b"}), "input"),
+    ],
+)
+def test_http_bad_input_fails_naming_the_problem(
+    gh: GitHubEmulator, sidecar: Sidecar, args: dict[str, Any], needle: str
+) -> None:
+    result = sidecar.run_step("dispatch", args)
+    assert result.phase == "Failed"
+    assert needle in result.message
+    assert len(result.replies) == 1
+    assert dispatched(gh) == []
+
+
+def test_http_workflow_without_run_name_is_not_dispatched(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    bare = GOOD_WORKFLOW.replace('run-name: "${{ github.workflow }} ${{ inputs.pressplay_id }}"\n', "")
+    gh.push(REPO, "main", {WORKFLOW_PATH: bare}, message="drop run-name")
+    result = sidecar.run_step("dispatch", deploy_args())
+    assert result.phase == "Failed"
+    assert "its `run-name` does not contain `${{ inputs.pressplay_id }}`" in result.message
+    assert 'run-name: "${{ github.workflow }} ${{ inputs.pressplay_id }}"' in result.message
+    assert dispatched(gh) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "fault"),
+    [
+        (r"/dispatches$", "POST", {"kind": "status", "status": 502}),
+        (r"/dispatches$", "POST", {"kind": "secondary", "retry_after": 5}),
+        (r"/dispatches$", "POST", {"kind": "reset"}),
+        (r"/workflows/deploy\.yml/runs$", "GET", {"kind": "status", "status": 503}),
+        (r"/workflows/deploy\.yml/runs$", "GET", {"kind": "too_many", "retry_after": 5}),
+        (r"/actions/runs/\d+$", "GET", {"kind": "status", "status": 500}),  # after the dispatch went through
+        (r"/actions/workflows/deploy\.yml$", "GET", {"kind": "reset"}),
+        (r"/contents/", "GET", {"kind": "status", "status": 502}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.get("kind") if isinstance(v, dict) else str(v),
+)
+def test_http_transient_faults_run_then_succeed_with_one_run(
+    gh: GitHubEmulator, sidecar: Sidecar, route: str, method: str, fault: dict[str, Any]
+) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=2)
+    gh.inject_fault(route, method=method, times=2, **fault)
+    result = sidecar.run_step("dispatch", deploy_args(), outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert result.replies[0].phase == "Running"
+    assert len(dispatched(gh)) == 1
+
+
+def test_http_timeout_survives_a_sidecar_restart(
+    gh: GitHubEmulator, sidecar: Sidecar, clock: Clock, tmp_path: Path
+) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=10**6)  # never finishes
+    args = deploy_args(timeout="60s")
+    with clock.ago(56):  # GitHub records the run as created 56 s ago; the timeout is 60 s
+        first = sidecar.call_step("dispatch", args)
+    assert first.phase == "Running"
+    assert parse_duration(first.requeue or "0") <= timedelta(seconds=6)
+    (run,) = dispatched(gh)
+    deadline = run.created_at + timedelta(seconds=60)
+    sidecar.stop()
+    reset_clients()  # nothing of the first sidecar's memory survives
+
+    env = {f"PRESSPLAY_{k.upper()}": str(v) for k, v in gh.sidecar_settings().items()}
+    with SidecarProcess(env=env, log_path=tmp_path / "sidecar.log") as second:  # a new process
+        while datetime.now(UTC) < deadline:
+            time.sleep(0.5)
+        result = second.run_step("dispatch", args, outputs=OUTPUTS)
+    assert result.phase == "Failed"
+    assert result.message.startswith("timed out after 1m waiting for Deploy #1 (in_progress)")
+    assert f"started {run.created_at.isoformat()}" in result.message
+    assert result.outputs["conclusion"] == "timed_out"
+    assert len(dispatched(gh)) == 1

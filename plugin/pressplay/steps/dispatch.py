@@ -59,6 +59,9 @@ MAX_INPUTS = 25
 LOOKUP_PAGES = 3
 #: After a dispatch GitHub answered 204 to, how long the call looks for the new run before answering.
 APPEAR_SECONDS = 15.0
+#: Ask GitHub for the run id in the dispatch answer (``return_run_details``). Servers that do not know
+#: the flag answer 204 and the run is found by its correlation id instead.
+RETURN_RUN_DETAILS = True
 #: Conclusions of a finished run that count as success.
 PASSING = frozenset({"success"})
 
@@ -212,15 +215,19 @@ def find_run(repo: RepoClient, workflow: str, corr: str) -> tuple[dict[str, Any]
 # -- before dispatching: can the run be found again? ---------------------------------------------
 
 
+def _no_workflow(args: DispatchArgs) -> PermanentError:
+    return PermanentError(
+        f"workflow {args.workflow!r} not found in {args.repo}: give the file name of a workflow in "
+        ".github/workflows/ on the default branch (e.g. 'deploy.yml') or its numeric id"
+    )
+
+
 def _workflow_meta(repo: RepoClient, args: DispatchArgs) -> dict[str, Any]:
     try:
         resp = repo.get(f"actions/workflows/{args.workflow}")
     except GitHubPermanentError as exc:
-        if exc.status == 404:
-            raise PermanentError(
-                f"workflow {args.workflow!r} not found in {args.repo}: give the file name of a workflow in "
-                ".github/workflows/ on the default branch (e.g. 'deploy.yml') or its numeric id"
-            ) from None
+        if exc.status == 404 and not exc.route.endswith("/installation"):
+            raise _no_workflow(args) from None
         raise
     meta: dict[str, Any] = resp.json if isinstance(resp.json, dict) else {}
     state = meta.get("state")
@@ -238,11 +245,15 @@ def _workflow_text(repo: RepoClient, path: str, ref: str) -> str | None:
         resp = repo.get(f"contents/{path}", {"ref": ref}, allow=(403, 404))
     except GitHubPermanentError as exc:
         if exc.status == 422 or exc.mentions("No commit found"):
-            raise PermanentError(f"ref {ref!r} not found: give an existing branch or tag as `ref`") from None
+            raise PermanentError(
+                f"ref {ref!r} not found in {repo.full_name}: give an existing branch or tag as `ref`"
+            ) from None
         raise
     body = resp.json if isinstance(resp.json, dict) else {}
     if resp.status == 404 and "no commit found" in str(body.get("message", "")).lower():
-        raise PermanentError(f"ref {ref!r} not found: give an existing branch or tag as `ref`")
+        raise PermanentError(
+            f"ref {ref!r} not found in {repo.full_name}: give an existing branch or tag as `ref`"
+        )
     if resp.status != 200 or body.get("encoding") != "base64" or not isinstance(body.get("content"), str):
         return None
     try:
@@ -341,7 +352,9 @@ def dispatch_run(repo: RepoClient, args: DispatchArgs, corr: str) -> dict[str, A
     """Dispatch the workflow and return the run it started (None if it did not show up in time)."""
     inputs = {name: _encode_input(value) for name, value in args.inputs.items()}
     inputs[args.correlation_input] = corr
-    payload = {"ref": args.ref, "inputs": inputs, "return_run_details": True}
+    payload: dict[str, Any] = {"ref": args.ref, "inputs": inputs}
+    if RETURN_RUN_DETAILS:
+        payload["return_run_details"] = True
     try:
         resp = repo.post(f"actions/workflows/{args.workflow}/dispatches", payload)
     except GitHubPermanentError as exc:
@@ -408,7 +421,12 @@ def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
     repo = ctx.github.repo(args.repo)
     corr = correlation_id(args.key)
     with _one_at_a_time(corr):
-        run, changed = find_run(repo, args.workflow, corr)
+        try:
+            run, changed = find_run(repo, args.workflow, corr)
+        except GitHubPermanentError as exc:
+            if exc.status == 404 and not exc.route.endswith("/installation"):
+                raise _no_workflow(args) from None
+            raise
         if run is None:
             preflight(repo, args)
             run = dispatch_run(repo, args, corr)
