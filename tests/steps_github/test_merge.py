@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pressplay.github import reset_clients
 from pressplay.steps.merge import MergeArgs, blocker
 from pressplay.testing.agent import Result
 from pressplay.testing.github_emulator import GitHubEmulator
@@ -276,3 +277,36 @@ def test_bad_input_fails_naming_the_problem(
     result = call(sidecar, **args)
     assert result.phase == "Failed"
     assert words in result.message
+
+
+def test_the_deadline_comes_from_github_not_from_memory(
+    gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]
+) -> None:
+    # No `since`: the wait started at the later of the PR's creation and its head commit's date.
+    state = gh.repo_state(REPO)
+    with gh.lock:
+        state.commits[state.branches[HEAD]].date = datetime.now(UTC) - timedelta(minutes=30)
+        state.issues[1].created_at = datetime.now(UTC) - timedelta(minutes=40)
+    first = sidecar_factory(**gh.sidecar_settings())
+    assert (
+        first.call_step("merge", {"repo": REPO, "number": 1, "mode": "wait", "timeout": "1h"}).phase
+        == "Running"
+    )
+    first.stop()
+    reset_clients()  # a restarted sidecar: no caches, same answer from GitHub's timestamps
+    with gh.lock:
+        state.commits[state.branches[HEAD]].date = datetime.now(UTC) - timedelta(minutes=90)
+        state.issues[1].created_at = datetime.now(UTC) - timedelta(minutes=100)
+    second = sidecar_factory(**gh.sidecar_settings())
+    reply = second.call_step("merge", {"repo": REPO, "number": 1, "mode": "wait", "timeout": "1h"})
+    assert reply.phase == "Failed"
+    assert "timed out after 1h" in reply.message
+
+
+def test_an_unchanged_wait_costs_no_rate_limit(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    assert once(sidecar, mode="wait").phase == "Running"
+    gh.reset_requests()
+    assert once(sidecar, mode="wait").phase == "Running"
+    assert gh.requests, "the poll read GitHub"
+    assert {r.status for r in gh.requests} == {304}
+    assert sum(r.cost for r in gh.requests) == 0

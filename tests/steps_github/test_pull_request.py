@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pressplay.github import reset_clients
 from pressplay.steps.pull_request import BEGIN, END, PullRequestArgs, label_colour, merge_body, section
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
@@ -306,3 +307,27 @@ def test_draft_is_kept_in_sync(gh: GitHubEmulator, sidecar: Sidecar) -> None:
     assert ready.phase == "Succeeded", ready.message
     assert "marked ready for review" in ready.outputs["summary"]
     assert gh.pull(REPO, 1)["draft"] is False
+
+
+def test_an_open_pr_for_the_head_is_retargeted_not_duplicated(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.push(REPO, "develop", {"dev.txt": "d\n"}, parent=gh.repo_state(REPO).branches["main"])
+    gh.open_pull(REPO, HEAD, "develop", "opened by a person against develop")
+    result = sidecar.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert result.phase == "Succeeded", result.message
+    assert "base retargeted to main" in result.outputs["summary"]
+    assert len(pulls(gh)) == 1
+    assert gh.pull(REPO, 1)["base"]["ref"] == "main"
+
+
+def test_state_lives_in_github_not_in_the_sidecar(
+    gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]
+) -> None:
+    first = sidecar_factory(**gh.sidecar_settings())
+    assert first.run_step("pullRequest", pr_args()).phase == "Succeeded"
+    first.stop()
+    reset_clients()  # a restarted sidecar: no token, installation or ETag caches
+    second = sidecar_factory(**gh.sidecar_settings())
+    again = second.run_step("pullRequest", pr_args(), outputs=OUTPUTS)
+    assert again.phase == "Succeeded", again.message
+    assert again.outputs["created"] == "false"
+    assert len(pulls(gh)) == 1
