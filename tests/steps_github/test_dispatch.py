@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,6 +260,16 @@ def test_http_calls_while_running_never_dispatch_again(gh: GitHubEmulator, sidec
     # a different key is a different deploy
     sidecar.call_step("dispatch", deploy_args(key="deploy-task-8"))
     assert len(dispatched(gh)) == 2
+
+
+def test_http_concurrent_calls_start_one_run(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    """An agent retry racing the first call (same key, same sidecar) does not start a second run."""
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=1000)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        replies = list(pool.map(lambda _: sidecar.call_step("dispatch", deploy_args()), range(3)))
+    assert [r.phase for r in replies] == ["Running"] * 3, [r.message for r in replies]
+    assert len(dispatched(gh)) == 1
+    assert len(gh.requests_to(r"/dispatches$", "POST")) == 1
 
 
 def test_http_lookup_fallback_without_run_details(

@@ -582,8 +582,6 @@ def _outputs(verdict: Verdict, snap: Snapshot, state: str, summary: str) -> dict
 def checks(args: ChecksArgs, ctx: StepContext) -> Outcome:
     """Wait until the checks of a ref or a pull request's head settle; fail with the failing ones."""
     repo = ctx.github.repo(args.repo)
-    if args.number is not None:
-        ctx.label(pr=args.number)
     snap = read(repo, args)
     now = ctx.now()
     anchor = args.since or snap.anchor or now
