@@ -50,7 +50,7 @@ def _check_path(ctx: LintContext, doc: Document, where: str, path: str, filter_t
         ctx.add(doc, where, f"{path!r}: the GitHub event source puts headers under `headers` (plural)")
         return
     name = match.group(1)
-    if name.lower().startswith("x-github-") and name != name[:2] + "-Github-" + name[9:]:
+    if name.lower().startswith("x-github-") and not name.startswith("X-Github-"):
         ctx.add(
             doc,
             where,

@@ -1,0 +1,431 @@
+"""``pressplay lint``: clean on the shipped manifests, and each kind of mistake is reported with the
+file, the object and the path."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pressplay.lint import lint_documents
+from pressplay.lint.cli import main
+from pressplay.lint.core import Document, Finding, Severity
+from pressplay.lint.load import parse_stream
+from pressplay.lint.plugin_steps import validate_args
+from pressplay.steps import registry
+from pressplay.steps.registry import get_step
+
+from .conftest import MANIFESTS
+
+
+def lint_yaml(text: str) -> list[Finding]:
+    return lint_documents(parse_stream(textwrap.dedent(text), "test.yaml"))
+
+
+def messages(findings: list[Finding]) -> list[str]:
+    return [f"{f.path}: {f.message}" for f in findings]
+
+
+WORKFLOW_HEAD = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: t}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: repo}]}
+  templates:
+"""
+
+
+def template(body: str) -> str:
+    return WORKFLOW_HEAD + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+def test_shipped_manifests_are_clean(documents: list[Document]) -> None:
+    findings = lint_documents(documents)
+    assert [f.format() for f in findings] == []
+
+
+def test_every_pressplay_step_in_the_manifests_is_available_and_was_checked(
+    documents: list[Document],
+) -> None:
+    used = set()
+    for doc in documents:
+        if doc.kind != "WorkflowTemplate":
+            continue
+        for tmpl in doc.body["spec"]["templates"]:
+            used.update((tmpl.get("plugin") or {}).get("pressplay", {}))
+    assert used == set(registry.known_steps()) - {"status"}
+    for key in used:
+        get_step(key)  # raises if a step module is missing
+
+
+def test_cli_on_the_manifests_directory(capsys: pytest.CaptureFixture[str], kubectl: str) -> None:
+    assert main([str(MANIFESTS), "--strict", "--kubectl", kubectl]) == 0
+    err = capsys.readouterr().err
+    assert "0 error(s), 0 warning(s)" in err
+
+
+def test_cli_json_output_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(template("- name: main\n  dag: {tasks: [{name: a, template: nope}]}\n"), encoding="utf-8")
+    assert main([str(bad), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["findings"] == [
+        {
+            "file": str(bad),
+            "object": "WorkflowTemplate/t",
+            "path": "spec.templates[main].dag.tasks[a].template",
+            "severity": "error",
+            "message": "no template named 'nope' in this object",
+        }
+    ]
+
+
+def test_cli_reports_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "missing.yaml")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [", encoding="utf-8")
+    assert main([str(broken)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_step_arguments_are_validated_against_the_model() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              inputs: {parameters: [{name: repo}]}
+              outputs: {parameters: [{name: number, valueFrom: {supplied: {}}}]}
+              plugin:
+                pressplay:
+                  pullRequest:
+                    repo: "{{inputs.parameters.repo}}"
+                    head: pressplay/task-1
+                    titel: Task 1
+                    draft: maybe
+                    node: "{{node.name}}"
+            """
+        )
+    )
+    text = messages(findings)
+    path = "spec.templates[main].plugin.pressplay.pullRequest"
+    assert f"{path}: argument titel: Extra inputs are not permitted" in text
+    assert f"{path}: argument title: Field required" in text
+    assert any(t.startswith(f"{path}: argument draft:") for t in text)
+    assert all(f.file == "test.yaml" and f.obj == "WorkflowTemplate/t" for f in findings)
+
+
+def test_expressions_are_checked_as_the_strings_argo_delivers() -> None:
+    pull_request = get_step("pullRequest").args_model
+    ok = {"repo": "{{inputs.parameters.repo}}", "head": "{{inputs.parameters.branch}}", "title": "Task {{x}}"}
+    assert validate_args(pull_request, ok) == []
+    # A list argument given as one expression reaches the step as a string: rejected with the reason.
+    problems = validate_args(pull_request, {**ok, "labels": "{{inputs.parameters.labels}}"})
+    assert len(problems) == 1
+    assert problems[0].startswith("labels: ")
+    assert "Argo delivers it as a string" in problems[0]
+    # The dependencies step accepts its list as JSON text, so the same shape is fine there.
+    dependencies = get_step("dependencies").args_model
+    assert (
+        validate_args(dependencies, {"repo": "a/b", "task": "7", "dependsOn": "{{item.dependencies}}"}) == []
+    )
+    # Integers and durations arrive as strings and are accepted as such.
+    checks = get_step("checks").args_model
+    assert validate_args(checks, {"repo": "a/b", "number": "{{x}}", "timeout": "{{y}}"}) == []
+    # Model-level rules still apply (checks needs exactly one of ref / number).
+    assert validate_args(checks, {"repo": "a/b"}) != []
+
+
+def test_unknown_and_unavailable_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(registry.STEP_MODULES, "notYetWritten", "pressplay.steps.not_yet_written")
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              plugin: {pressplay: {frobnicate: {repo: a/b}}}
+            - name: later
+              plugin: {pressplay: {notYetWritten: {repo: a/b}}}
+            """
+        )
+    )
+    by_path = {f.path: f for f in findings}
+    unknown = by_path["spec.templates[main].plugin.pressplay.frobnicate"]
+    assert unknown.severity is Severity.error
+    assert "unknown step 'frobnicate': known steps are acceptance, argocd" in unknown.message
+    unavailable = by_path["spec.templates[later].plugin.pressplay.notYetWritten"]
+    assert unavailable.severity is Severity.warning
+    assert "unavailable" in unavailable.message
+    assert "not checked" in unavailable.message
+
+
+def test_plugin_outputs_must_be_supplied() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              outputs: {parameters: [{name: url, valueFrom: {path: /tmp/x}}]}
+              plugin: {pressplay: {comment: {repo: a/b, number: 1, key: k, body: hi, node: "{{node.name}}"}}}
+            """
+        )
+    )
+    assert messages(findings) == [
+        "spec.templates[main].outputs.parameters[url]: a plugin step's outputs are supplied by the plugin: "
+        "declare it with `valueFrom: {supplied: {}}`"
+    ]
+
+
+def test_task_and_step_references() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              dag:
+                tasks:
+                  - {name: open, template: pr}
+                  - name: use
+                    depends: open
+                    template: echo
+                    arguments:
+                      parameters:
+                        - {name: v, value: "{{tasks.open.outputs.parameters.nmber}} {{tasks.gone.outputs.result}}"}
+                  - name: fan
+                    template: echo
+                    withParam: "{{tasks.open.outputs.parameters.number}}"
+                    arguments: {parameters: [{name: v, value: "{{item.id}}"}]}
+                  - name: loose
+                    template: echo
+                    arguments: {parameters: [{name: v, value: "{{item}} {{=tasks.open.outputs.parameters.url}}"}]}
+            - name: seq
+              steps:
+                - - {name: first, template: pr}
+                - - name: second
+                    template: echo
+                    arguments: {parameters: [{name: v, value: "{{steps.first.outputs.parameters.number}}"}]}
+                - - name: third
+                    template: echo
+                    arguments: {parameters: [{name: v, value: "{{tasks.first.outputs.result}}"}]}
+            - name: pr
+              outputs: {parameters: [{name: number, valueFrom: {supplied: {}}}]}
+              plugin: {pressplay: {comment: {repo: a/b, number: 1, key: k, body: hi, node: "{{node.name}}"}}}
+            - name: echo
+              inputs: {parameters: [{name: v}]}
+              container: {image: alpine, command: [echo], args: ["{{inputs.parameters.v}}"]}
+            """
+        )
+    )
+    text = messages(findings)
+    use = "spec.templates[main].dag.tasks[use].arguments.parameters[0].value"
+    assert (
+        f"{use}: {{{{tasks.open.outputs.parameters.nmber}}}}: template 'pr' declares no output parameter "
+        "'nmber' (declared: number)" in text
+    )
+    assert (
+        f"{use}: {{{{tasks.gone.outputs.result}}}}: no task named 'gone' here (have: fan, loose, open, use)"
+        in text
+    )
+    loose = "spec.templates[main].dag.tasks[loose].arguments.parameters[0].value"
+    assert f"{loose}: {{{{item}}}} is used outside a task or step with withParam/withItems" in text
+    assert any("declares no output parameter 'url'" in t and "loose" in t for t in text)
+    third = "spec.templates[seq].steps[2][third].arguments.parameters[0].value"
+    assert (
+        f"{third}: {{{{tasks.first.outputs.result}}}}: `tasks.` references only work inside a DAG template"
+        in text
+    )
+    assert not any(
+        f.path.startswith(("spec.templates[main].dag.tasks[fan]", "spec.templates[seq].steps[1]"))
+        for f in findings
+    )
+
+
+def test_template_references_and_arguments() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              steps:
+                - - {name: a, template: missing}
+                - - {name: b, templateRef: {name: elsewhere, template: x}}
+                - - name: c
+                    template: echo
+                    arguments: {parameters: [{name: value, value: "1"}]}
+            - name: echo
+              inputs: {parameters: [{name: v}]}
+              container: {image: alpine, command: [echo], args: ["{{inputs.parameters.w}}", "{{workflow.parameters.nope}}"]}
+            """
+        )
+    )
+    text = messages(findings)
+    assert "spec.templates[main].steps[0][a].template: no template named 'missing' in this object" in text
+    assert (
+        "spec.templates[main].steps[1][b].templateRef: no WorkflowTemplate named 'elsewhere' in the linted manifests"
+        in text
+    )
+    assert "spec.templates[main].steps[2][c].arguments: template 'echo' needs the input parameter 'v'" in text
+    assert any("has no input parameter 'value' (typo?)" in t for t in text)
+    assert any("declares no input parameter 'w'" in t for t in text)
+    assert any("'nope' is not among spec.arguments.parameters (repo)" in t for t in text)
+
+
+def test_no_parameters_in_shell_source() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              inputs: {parameters: [{name: branch}], artifacts: [{name: ctx, path: /tmp/ctx}]}
+              container:
+                image: alpine
+                command: [/bin/bash, -euc]
+                args: ["git checkout {{inputs.parameters.branch}} && cat {{inputs.artifacts.ctx.path}}"]
+                env: [{name: BRANCH, value: "{{inputs.parameters.branch}}"}]
+            - name: script
+              inputs: {parameters: [{name: title}]}
+              script: {image: python, command: [python], source: "print('{{inputs.parameters.title}}')"}
+            - name: safe
+              inputs: {parameters: [{name: branch}]}
+              container: {image: alpine, command: [sh, -c, 'git checkout "$BRANCH"'], env: [{name: BRANCH, value: "{{inputs.parameters.branch}}"}]}
+            """
+        )
+    )
+    shell = [f for f in findings if "shell source" in f.message]
+    assert [f.path for f in shell] == [
+        "spec.templates[main].container.command/args[2]",
+        "spec.templates[script].script.source",
+    ]
+    assert "{{inputs.parameters.branch}} is substituted into shell source" in shell[0].message
+    assert "env var" in shell[0].message
+
+
+def test_synchronization_v4_syntax_and_lock_names() -> None:
+    findings = lint_yaml(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: limits}\ndata: {agents: '4'}\n---\n"
+        + template(
+            """
+            - name: main
+              inputs: {parameters: [{name: repo}]}
+              synchronization:
+                semaphore: {configMapKeyRef: {name: limits, key: agents}}
+                mutexes: [{name: "play-{{inputs.parameters.repo}}"}, {name: "a/b"}]
+                semaphores:
+                  - configMapKeyRef: {name: limits, key: agent}
+                  - configMapKeyRef: {name: other, key: agents}
+                  - configMapKeyRef: {name: limits, key: "{{inputs.parameters.repo}}"}
+              container: {image: alpine}
+            """
+        )
+    )
+    text = messages(findings)
+    sync = "spec.templates[main].synchronization"
+    assert any(
+        t.startswith(f"{sync}.semaphore: `synchronization.semaphore` was removed in Argo Workflows v4")
+        for t in text
+    )
+    assert any(t.startswith(f"{sync}.mutexes[0].name: lock name") and "raw repository" in t for t in text)
+    assert any(t.startswith(f"{sync}.mutexes[1].name: lock name 'a/b' contains '/'") for t in text)
+    assert any(
+        t.startswith(f"{sync}.semaphores[0].configMapKeyRef.key: ConfigMap 'limits' has no key 'agent'")
+        for t in text
+    )
+    assert any(t.startswith(f"{sync}.semaphores[1].configMapKeyRef.name: no ConfigMap 'other'") for t in text)
+    assert any(
+        t.startswith(f"{sync}.semaphores[2].configMapKeyRef.key") and "raw repository" in t for t in text
+    )
+
+
+SENSOR = """
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: s}
+spec:
+  dependencies:
+    - name: a
+      eventSourceName: github
+      eventName: app
+      filters:
+        data:
+          - {path: headers.X-GitHub-Event, type: string, value: ["^issues$"]}
+          - {path: headers.X-Github-Event, type: string, value: ["^issues$"]}
+          - {path: header.X-Github-Event.0, type: string, value: ["^issues$"]}
+          - {path: body.action, type: string, value: ["opened", "^closed$|labeled"]}
+          - {path: body.action, type: string, value: ["^(opened|closed)$", "^a$|^b$"]}
+    - {name: b, eventSourceName: github, eventName: app}
+  triggers:
+    - template:
+        name: t
+        argoWorkflow:
+          operation: submit-from
+          source:
+            resource:
+              apiVersion: argoproj.io/v1alpha1
+              kind: Workflow
+              metadata: {generateName: x-}
+              spec: {workflowTemplateRef: {name: nowhere}, arguments: {parameters: [{name: p, value: ""}]}}
+          parameters:
+            - {src: {dependencyName: c, dataKey: body.x}, dest: spec.arguments.parameters.3.value}
+      retryStrategy: {steps: 3}
+"""
+
+
+def test_sensor_rules() -> None:
+    findings = lint_documents(
+        parse_stream(textwrap.dedent(SENSOR), "s.yaml")
+        + parse_stream(template("- {name: main, container: {image: a}}"), "t.yaml")
+    )
+    text = messages(findings)
+    data = "spec.dependencies[a].filters.data"
+    assert any(
+        t.startswith(f"{data}[0]: 'headers.X-GitHub-Event': header names are Go-canonical") for t in text
+    )
+    assert any(t.startswith(f"{data}[1]: 'headers.X-Github-Event' is an array of values") for t in text)
+    assert any(
+        t.startswith(
+            f"{data}[2]: 'header.X-Github-Event.0': the GitHub event source puts headers under `headers`"
+        )
+        for t in text
+    )
+    unanchored = [t for t in text if "unanchored regex" in t]
+    assert len(unanchored) == 2
+    assert (
+        "'opened' is an unanchored regex" in unanchored[0]
+        or "'opened' is an unanchored regex" in unanchored[1]
+    )
+    assert not any("^(opened|closed)$" in t or "^a$|^b$" in t for t in text)
+    trig = "spec.triggers[t]"
+    assert any(
+        t.startswith(f"{trig}.template.conditions: without `conditions` this trigger waits for ALL of a, b")
+        for t in text
+    )
+    assert any(t.startswith(f"{trig}.template.argoWorkflow.operation: `submit-from`") for t in text)
+    assert any(
+        t.startswith(f"{trig}.retryStrategy: retryStrategy only takes effect with `atLeastOnce: true`")
+        for t in text
+    )
+    assert any(
+        t.startswith(
+            f"{trig}.template.argoWorkflow.source.resource.spec.workflowTemplateRef: no WorkflowTemplate named 'nowhere'"
+        )
+        for t in text
+    )
+    assert any("the Workflow has only 1 argument parameters" in t for t in text)
+    assert any("no dependency named 'c'" in t for t in text)
+
+
+def test_event_source_needs_a_webhook_secret_and_no_pat() -> None:
+    findings = lint_yaml(
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: EventSource
+        metadata: {name: github}
+        spec:
+          github:
+            app:
+              repositories: [{owner: acme, names: [api]}]
+              webhook: {endpoint: /github, port: "12000", method: POST, url: ""}
+              apiToken: {name: pat, key: token}
+        """
+    )
+    assert [f.path for f in findings] == ["spec.github.app.apiToken", "spec.github.app.webhookSecret"]
+    assert "unsigned deliveries" in findings[1].message

@@ -1,0 +1,310 @@
+"""The flows' design, asserted on the rendered WorkflowTemplates: light steps are plugin steps, agent
+work is the one container, concurrency and locks as documented, bounded retries, exit handlers,
+outputs, prompt_mod everywhere, deterministic idempotency keys (press play again = resume)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pressplay.agent.options import AgentOptions
+from pressplay.agent.profile import load_profiles
+from pressplay.config import DEFAULT_PORT
+
+AGENTS = {"author", "lint", "tests", "deploy", "acceptance", "remediator", "ci-remediator", "triage"}
+FLOWS = ("press-play", "task", "agent-step", "pr-remediation", "ci-remediation", "issue-triage")
+
+Objects = Mapping[tuple[str, str], Mapping[str, Any]]
+
+
+def templates(objects: Objects, name: str) -> dict[str, Mapping[str, Any]]:
+    return {t["name"]: t for t in objects[("WorkflowTemplate", name)]["spec"]["templates"]}
+
+
+def calls(objects: Objects) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(WorkflowTemplate, calling template, task or step) for every task and step."""
+    for flow in FLOWS:
+        for name, tmpl in templates(objects, flow).items():
+            for task in (tmpl.get("dag") or {}).get("tasks", []):
+                yield flow, name, task
+            for group in tmpl.get("steps") or []:
+                for step_ in group:
+                    yield flow, name, step_
+
+
+def args(call: Mapping[str, Any]) -> dict[str, str]:
+    return {p["name"]: p.get("value", "") for p in (call.get("arguments") or {}).get("parameters", [])}
+
+
+def test_only_agent_work_runs_in_a_container(objects: Objects) -> None:
+    for flow in FLOWS:
+        for name, tmpl in templates(objects, flow).items():
+            kinds = {
+                k
+                for k in (
+                    "container",
+                    "script",
+                    "resource",
+                    "http",
+                    "containerSet",
+                    "plugin",
+                    "dag",
+                    "steps",
+                    "suspend",
+                )
+                if k in tmpl
+            }
+            assert len(kinds) == 1, (flow, name, kinds)
+            if (flow, name) == ("agent-step", "agent-step"):
+                assert kinds == {"container"}
+            else:
+                assert kinds <= {"plugin", "dag", "steps"}, (flow, name, kinds)
+            if "plugin" in tmpl:
+                assert list(tmpl["plugin"]) == ["pressplay"]
+
+
+def test_every_agent_call_gets_prompt_mod_and_a_known_profile(objects: Objects) -> None:
+    agent_calls = [c for c in calls(objects) if (c[2].get("templateRef") or {}).get("name") == "agent-step"]
+    assert {args(c[2])["agent"] for c in agent_calls} == AGENTS
+    for flow, name, call in agent_calls:
+        value = args(call).get("prompt_mod", "")
+        assert re.fullmatch(r"\{\{(inputs|workflow)\.parameters\.prompt_mod\}\}", value), (
+            flow,
+            name,
+            call["name"],
+        )
+    for flow in FLOWS:
+        if flow != "agent-step":
+            params = {
+                p["name"] for p in objects[("WorkflowTemplate", flow)]["spec"]["arguments"]["parameters"]
+            }
+            assert "prompt_mod" in params, flow
+
+
+def test_press_play_fans_out_without_level_barriers(objects: Objects) -> None:
+    play = templates(objects, "press-play")["play"]
+    assert play["synchronization"] == {"mutexes": [{"name": "press-play-{{inputs.parameters.repoKey}}"}]}
+    tasks = {t["name"]: t for t in play["dag"]["tasks"]}
+    assert tasks["task"]["withParam"] == "{{tasks.backlog.outputs.parameters.tasks}}"
+    assert tasks["task"]["depends"] == "backlog"
+    assert tasks["task"]["templateRef"] == {"name": "task", "template": "pipeline"}
+    assert args(tasks["task"])["dependsOn"] == "{{item.dependencies}}"
+    main = templates(objects, "press-play")["main"]["steps"][0][0]
+    assert args(main)["repoKey"] == "{{=sprig.replace('/', '.', workflow.parameters.repo)}}"
+    # Each task waits for its own dependencies first, in a plugin step (no pod).
+    pipeline = {t["name"]: t for t in templates(objects, "task")["pipeline"]["dag"]["tasks"]}
+    assert "depends" not in pipeline["dependencies"]
+    assert pipeline["author"]["depends"] == "dependencies"
+    assert "dependencies" in templates(objects, "task")["dependencies"]["plugin"]["pressplay"]
+
+
+def test_task_pipeline_order(objects: Objects) -> None:
+    pipeline = {t["name"]: t for t in templates(objects, "task")["pipeline"]["dag"]["tasks"]}
+    order = ["dependencies", "author", "lint", "tests", "open-pr", "ci", "ready"]
+    for before, after in itertools.pairwise(order):
+        assert pipeline[after]["depends"] == before
+    assert args(pipeline["lint"])["agent"] == "lint" and args(pipeline["tests"])["agent"] == "tests"
+    assert "acceptance-agent" in pipeline["acceptance"]["depends"]
+    assert "acceptance" in pipeline["merge"]["depends"]
+
+
+def test_agent_pods_take_global_and_per_repo_semaphores(objects: Objects) -> None:
+    step_ = templates(objects, "agent-step")["agent-step"]
+    assert step_["synchronization"] == {
+        "semaphores": [
+            {"configMapKeyRef": {"name": "pressplay-concurrency", "key": "agents"}},
+            {"configMapKeyRef": {"name": "pressplay-concurrency", "key": "{{inputs.parameters.repoKey}}"}},
+        ]
+    }
+    limits = objects[("ConfigMap", "pressplay-concurrency")]["data"]
+    assert int(limits["agents"]) >= 1
+
+
+def test_one_agent_per_pull_request(objects: Objects) -> None:
+    expected = {
+        ("pr-remediation", "remediate"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
+        ("ci-remediation", "remediate"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
+        ("task", "ci-fix"): "pr-{{inputs.parameters.repoKey}}-{{inputs.parameters.number}}",
+    }
+    for (flow, name), lock in expected.items():
+        assert templates(objects, flow)[name]["synchronization"] == {"mutexes": [{"name": lock}]}
+
+
+def test_retries_are_bounded_everywhere(objects: Objects) -> None:
+    for flow in FLOWS:
+        for name, tmpl in templates(objects, flow).items():
+            if "plugin" in tmpl or "container" in tmpl:
+                retry = tmpl.get("retryStrategy")
+                assert retry is not None, (flow, name)
+                assert 1 <= int(retry["limit"]) <= 3, (flow, name)
+                assert retry["retryPolicy"] == "OnError"
+                assert "maxDuration" in retry["backoff"]
+    ci_gate = {t["name"]: t for t in templates(objects, "task")["ci-gate"]["dag"]["tasks"]}
+    assert "{{inputs.parameters.attempt}} <= {{inputs.parameters.maxAttempts}}" in ci_gate["fix"]["when"]
+    assert "{{inputs.parameters.attempt}} > {{inputs.parameters.maxAttempts}}" in ci_gate["give-up"]["when"]
+    assert args(ci_gate["give-up"])["onFailure"] == "fail"  # the final failed state names the failing checks
+    assert args(ci_gate["again"])["attempt"] == "{{=asInt(inputs.parameters.attempt) + 1}}"
+
+
+def test_every_flow_has_a_deadline_and_an_exit_handler(objects: Objects) -> None:
+    for flow in FLOWS:
+        spec = objects[("WorkflowTemplate", flow)]["spec"]
+        assert spec["serviceAccountName"] == "pressplay-workflow"
+        if flow == "agent-step":
+            continue
+        assert spec["onExit"] in templates(objects, flow), flow
+        assert 0 < spec["activeDeadlineSeconds"] <= 7 * 24 * 3600
+
+
+def test_outputs_are_surfaced_as_workflow_outputs(objects: Objects) -> None:
+    global_names = {
+        p["globalName"]
+        for tmpl in templates(objects, "task").values()
+        for p in (tmpl.get("outputs") or {}).get("parameters", [])
+        if "globalName" in p
+    }
+    for suffix in (
+        "pr-url",
+        "pr-number",
+        "checks",
+        "deploy-status",
+        "deploy-url",
+        "argocd-health",
+        "verdict",
+        "merge-sha",
+    ):
+        assert f"task-{{{{inputs.parameters.taskId}}}}-{suffix}" in global_names
+
+
+def test_idempotency_keys_are_deterministic(objects: Objects) -> None:
+    """A resumed or retried run computes the same keys: nothing random or run-specific in them."""
+    run_specific = re.compile(
+        r"workflow\.(name|uid|creationTimestamp)|pod\.name|node\.name|retries|sprig\.(rand|uuid)"
+    )
+    for flow in FLOWS:
+        for name, tmpl in templates(objects, flow).items():
+            body = (tmpl.get("plugin") or {}).get("pressplay", {})
+            for step_key, step_args in body.items():
+                for field in ("key", "head", "task", "number", "repo"):
+                    value = str(step_args.get(field, ""))
+                    assert not run_specific.search(value), (flow, name, step_key, field)
+    for flow, name, call in calls(objects):
+        for field in ("step", "branch", "taskId"):
+            value = args(call).get(field, "")
+            assert not run_specific.search(value), (flow, name, call["name"], field)
+
+
+def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
+    step_ = templates(objects, "agent-step")["agent-step"]
+    container = step_["container"]
+    assert container["command"] == ["pressplay", "agent", "run"]
+    env = {e["name"]: e for e in container["env"]}
+    fields = set(AgentOptions.model_fields)
+    for name in env:
+        if name.startswith("PRESSPLAY_") and not name.startswith("PRESSPLAY_GITHUB_"):
+            assert name.removeprefix("PRESSPLAY_").lower() in fields, name
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in step_["volumes"]}
+    assert volumes[mounts["/etc/pressplay/agents"]]["configMap"]["name"] == "controller-agents"
+    assert volumes[mounts["/etc/pressplay/github"]]["secret"]["secretName"] == "pressplay-github-app"
+    assert env["PRESSPLAY_AGENTS_DIR"]["value"] == "/etc/pressplay/agents"
+    outputs = {p["name"]: p["valueFrom"]["path"] for p in step_["outputs"]["parameters"]}
+    assert outputs == {
+        "commit-sha": "/tmp/outputs/commit-sha",
+        "changed-files": "/tmp/outputs/changed-files",
+        "gate-report": "/tmp/outputs/gate-report.json",
+        "summary": "/tmp/outputs/summary",
+        "verdict": "/tmp/outputs/verdict.json",
+        "task": "/tmp/outputs/task.json",
+    }
+    # Event text reaches the agent as a file, never in the command line.
+    assert step_["inputs"]["artifacts"][0]["path"] == env["PRESSPLAY_CONTEXT_FILES"]["value"]
+    assert all("{{" not in part for part in container["command"]) and "args" not in container
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+
+
+def test_agents_configmap_holds_every_profile_and_prompt(objects: Objects, tmp_path: Path) -> None:
+    data = objects[("ConfigMap", "controller-agents")]["data"]
+    profiles = yaml.safe_load(data["agents.yaml"])["agents"]
+    assert set(profiles) == AGENTS
+    assert {k.removesuffix("_system-prompt.md") for k in data if k.endswith("_system-prompt.md")} == AGENTS
+    for key, text in data.items():
+        (tmp_path / key).write_text(text, encoding="utf-8")
+    loaded = load_profiles(tmp_path)
+    assert set(loaded) == AGENTS
+    for name, profile in loaded.items():
+        assert len(profile.system_prompt) > 800, name
+        assert "never ask" in " ".join(profile.system_prompt.lower().split()), name
+        assert profile.attempts >= 1 and profile.command
+    lint_gates = [" ".join(g.run) for g in loaded["lint"].gates]
+    assert lint_gates == [
+        "cargo fmt --check",
+        "cargo clippy --all-targets -- -D warnings -W clippy::pedantic",
+    ]
+    assert "PRESSPLAY_VERDICT_FILE" in loaded["acceptance"].system_prompt
+    assert "PRESSPLAY_TASK_FILE" in loaded["triage"].system_prompt
+
+
+def test_plugin_install_objects(objects: Objects) -> None:
+    plugin = objects[("ConfigMap", "pressplay-executor-plugin")]
+    assert plugin["metadata"]["labels"]["workflows.argoproj.io/configmap-type"] == "ExecutorPlugin"
+    container = yaml.safe_load(plugin["data"]["sidecar.container"])
+    assert container["ports"][0]["containerPort"] == DEFAULT_PORT
+    for account in ("pressplay-workflow", "pressplay-executor-plugin"):
+        secret = objects[("Secret", f"{account}.service-account-token")]
+        assert secret["type"] == "kubernetes.io/service-account-token"
+        assert secret["metadata"]["annotations"]["kubernetes.io/service-account.name"] == account
+    rules = objects[("Role", "pressplay-workflow")]["rules"]
+    assert {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtasksets"],
+        "verbs": ["list", "watch"],
+    } in rules
+    assert {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtasksets/status"],
+        "verbs": ["patch"],
+    } in rules
+
+
+def test_sensors_submit_workflow_template_refs_named_by_delivery(
+    sensors: Mapping[str, Mapping[str, Any]],
+) -> None:
+    assert set(sensors) == {"pr-feedback", "ci-failure", "issue-triage", "pr-merged"}
+    for name, sensor in sensors.items():
+        assert sensor["spec"]["template"]["serviceAccountName"] == "pressplay-sensor"
+        for trigger in sensor["spec"]["triggers"]:
+            workflow = trigger["template"]["argoWorkflow"]
+            assert workflow["operation"] == "submit"
+            assert set(workflow["source"]["resource"]["spec"]) == {"workflowTemplateRef", "arguments"}
+            naming = [p for p in workflow["parameters"] if p["dest"] == "metadata.name"]
+            assert naming and naming[0]["src"]["dataKey"] == "body.X-GitHub-Delivery"
+            assert naming[0]["operation"] == "append"
+            assert trigger["atLeastOnce"] is True and trigger["retryStrategy"]["steps"] <= 5
+            assert trigger["rateLimit"]["requestsPerUnit"] > 0
+            assert trigger["template"]["conditions"], name
+
+
+def test_event_source_verifies_signatures_with_app_credentials(objects: Objects) -> None:
+    github = objects[("EventSource", "github")]["spec"]["github"]["app"]
+    assert github["webhookSecret"] == {"name": "pressplay-github-webhook", "key": "webhook-secret"}
+    assert "apiToken" not in github
+    assert github["githubApp"]["privateKey"] == {"name": "pressplay-github-app", "key": "private-key.pem"}
+
+
+@pytest.mark.parametrize("flow", ["pr-remediation", "ci-remediation", "issue-triage"])
+def test_event_flows_report_failures_where_the_event_happened(objects: Objects, flow: str) -> None:
+    spec = objects[("WorkflowTemplate", flow)]["spec"]
+    handler = templates(objects, flow)[spec["onExit"]]
+    step_ = handler["steps"][0][0]
+    assert step_["when"] == "'{{workflow.status}}' != 'Succeeded'"
+    target = templates(objects, flow)[step_["template"]]
+    comment = target["plugin"]["pressplay"]["comment"]
+    assert comment["number"] == "{{workflow.parameters.number}}"
