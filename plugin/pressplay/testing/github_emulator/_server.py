@@ -205,7 +205,12 @@ class HttpFront:
     def start(self, host: str, port: int) -> int:
         self.server = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
         self.server.daemon_threads = True  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.server.serve_forever, name="github-emulator", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="github-emulator",
+            daemon=True,
+        )
         self.thread.start()
         return int(self.server.server_port)
 
