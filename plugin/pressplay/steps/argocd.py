@@ -155,7 +155,7 @@ class ArgoCDArgs(WaitArgs):
                 raise ValueError(
                     "revision is empty: pass the full commit SHA, e.g. `{{tasks.author.outputs.parameters.sha}}`"
                 )
-            if _HEXISH.match(text) and len(text) != 40:
+            if _HEXISH.match(text) and len(text) < 40:
                 raise ValueError(
                     f"{text!r} looks like an abbreviated commit SHA: pass the full 40-character SHA "
                     "(Argo CD reports full SHAs, so a short one never matches)"
