@@ -13,6 +13,7 @@ LABELS = {
     "runs": "simulated runs completed",
     "tasks": "tasks carried through steps",
     "requests": "template.execute calls made",
+    "github_calls": "GitHub calls in the fault run",
     "faults_injected": "GitHub faults injected (5xx, timeouts, secondary limits)",
     "restarts": "sidecar SIGKILLs + restarts",
     "duplicates": "duplicates found (PRs, sticky comments)",

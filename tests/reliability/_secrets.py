@@ -39,6 +39,12 @@ class Planted:
                 found[value] = f"runtime secret #{i + 1}"
         return found
 
+    def add_key(self, path: Path) -> None:
+        """Watch another private key too (a test's own emulator)."""
+        self.extra.extend(
+            line for line in path.read_text().splitlines() if len(line) >= 40 and "-----" not in line
+        )
+
     def env(self) -> dict[str, str]:
         """What a sidecar process gets: the planted values wherever pressplay reads secrets."""
         return {
