@@ -161,6 +161,7 @@ class HttpCriterion(_Criterion):
     timeout: Duration = Field(
         timedelta(seconds=10),
         description="Time allowed for the request, at most 20s (probes run in parallel).",
+        json_schema_extra={"default": "10s"},
     )
     follow_redirects: bool = Field(
         False,

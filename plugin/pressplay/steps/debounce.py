@@ -74,6 +74,11 @@ class DebounceArgs(StepArgs):
         timedelta(seconds=60), description="How long no newer trigger must arrive, e.g. `60s` or `2m`."
     )
 
+    @field_validator("event_id", mode="before")
+    @classmethod
+    def _blank_id(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("sha")
     @classmethod
     def _sha(cls, value: str | None) -> str | None:
