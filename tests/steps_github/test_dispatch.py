@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pressplay.github import reset_clients
+from pressplay.github import GitHubPermanentError, reset_clients
 from pressplay.steps import dispatch as dispatch_module
-from pressplay.steps.dispatch import DispatchArgs, carries, correlation_id, setup_problem
+from pressplay.steps.dispatch import DispatchArgs, carries, correlation_id, dispatch_error, setup_problem
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar, SidecarProcess
 from pressplay.types import parse_duration
@@ -105,6 +105,22 @@ def test_custom_correlation_input() -> None:
     text = GOOD_WORKFLOW.replace("pressplay_id", "run_key")
     assert setup_problem(text, "run_key") is None
     assert setup_problem(text, "pressplay_id") is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (422, "No ref found for: nope", "check `ref` ('main')"),
+        (422, 'Unexpected inputs provided: ["colour"]', "may only name inputs the workflow declares"),
+        (422, "Required input 'environment' not provided", "add the missing input"),
+        (422, "Workflow does not have 'workflow_dispatch' trigger", "add `workflow_dispatch:`"),
+        (404, "Not Found", "check `workflow` ('deploy.yml')"),
+    ],
+)
+def test_dispatch_refusals_name_the_argument(status: int, message: str, hint: str) -> None:
+    err = dispatch_error(args(), GitHubPermanentError("x", status=status, github_message=message))
+    assert f"({status}: {message})" in str(err)
+    assert hint in str(err)
 
 
 # -- arguments ---------------------------------------------------------------------------------------
@@ -329,6 +345,17 @@ def test_http_workflow_without_run_name_is_not_dispatched(gh: GitHubEmulator, si
     assert "its `run-name` does not contain `${{ inputs.pressplay_id }}`" in result.message
     assert 'run-name: "${{ github.workflow }} ${{ inputs.pressplay_id }}"' in result.message
     assert dispatched(gh) == []
+
+
+def test_http_run_without_correlation_id_fails_loudly(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    """The workflow file could not be checked (not in the tree): the run GitHub reports must carry the id."""
+    gh.add_workflow(REPO, ".github/workflows/other.yml", name="Other")
+    result = sidecar.run_step("dispatch", deploy_args(workflow="other.yml"))
+    assert result.phase == "Failed"
+    (run,) = dispatched(gh)
+    assert f"dispatched run {run.id}" in result.message
+    assert "does not carry the correlation id" in result.message
+    assert "(the run keeps going)" in result.message
 
 
 @pytest.mark.parametrize(

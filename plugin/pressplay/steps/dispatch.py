@@ -330,21 +330,22 @@ def _one_at_a_time(corr: str) -> Iterator[None]:
         yield
 
 
-def _dispatch_error(args: DispatchArgs, exc: GitHubPermanentError) -> PermanentError:
+def dispatch_error(args: DispatchArgs, exc: GitHubPermanentError) -> PermanentError:
     detail = exc.github_message or str(exc)
-    hint = ""
-    if exc.mentions("No ref found") or exc.mentions("ref"):
-        hint = "; check `ref`: an existing branch or tag"
-    if exc.mentions("Unexpected inputs"):
-        hint = "; `inputs` may only name inputs the workflow declares under workflow_dispatch.inputs"
-    if exc.mentions("Required input"):
-        hint = "; add the missing input to `inputs`"
-    if exc.mentions("workflow_dispatch"):
-        hint = "; add `workflow_dispatch:` to the workflow's `on:` triggers"
     if exc.status == 404:
-        hint = f"; check `workflow` ({args.workflow!r}) and that the App may run Actions in {args.repo}"
+        hint = f"check `workflow` ({args.workflow!r}) and that the App may run Actions in {args.repo}"
+    elif exc.mentions("No ref found"):
+        hint = f"check `ref` ({args.ref!r}): an existing branch or tag"
+    elif exc.mentions("Unexpected inputs"):
+        hint = "`inputs` may only name inputs the workflow declares under on.workflow_dispatch.inputs"
+    elif exc.mentions("Required input"):
+        hint = "add the missing input to `inputs`"
+    elif exc.mentions("workflow_dispatch"):
+        hint = "add `workflow_dispatch:` to the workflow's `on:` triggers"
+    else:
+        hint = "check `ref` and `inputs`"
     return PermanentError(
-        f"GitHub refused to dispatch {args.workflow} on {args.ref} in {args.repo} ({exc.status}: {detail}){hint}"
+        f"GitHub refused to dispatch {args.workflow} on {args.ref} in {args.repo} ({exc.status}: {detail}); {hint}"
     )
 
 
@@ -359,7 +360,7 @@ def dispatch_run(repo: RepoClient, args: DispatchArgs, corr: str) -> dict[str, A
         resp = repo.post(f"actions/workflows/{args.workflow}/dispatches", payload)
     except GitHubPermanentError as exc:
         if exc.status in (404, 422, 400):
-            raise _dispatch_error(args, exc) from None
+            raise dispatch_error(args, exc) from None
         raise
     body = resp.json if isinstance(resp.json, dict) else {}
     run_id = body.get("workflow_run_id")
