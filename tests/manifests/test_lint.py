@@ -429,3 +429,32 @@ def test_event_source_needs_a_webhook_secret_and_no_pat() -> None:
     )
     assert [f.path for f in findings] == ["spec.github.app.apiToken", "spec.github.app.webhookSecret"]
     assert "unsigned deliveries" in findings[1].message
+
+
+def test_depends_on_a_conditional_task() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              dag:
+                tasks:
+                  - {name: check, template: noop}
+                  - {name: fix, depends: check, when: "{{tasks.check.status}} == Failed", template: noop}
+                  - {name: again, depends: fix, template: noop}
+                  - {name: fine, depends: fix.Succeeded, template: noop}
+                  - {name: typo, depends: "fix.Succeded || gone", template: noop}
+            - name: noop
+              plugin: {pressplay: {comment: {repo: a/b, number: 1, key: k, body: hi, node: "{{node.name}}"}}}
+            """
+        )
+    )
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_path.setdefault(f.path, []).append(f)
+    again = by_path["spec.templates[main].dag.tasks[again].depends"]
+    assert [f.severity for f in again] == [Severity.warning]
+    assert "also runs when 'fix' is skipped" in again[0].message
+    assert "spec.templates[main].dag.tasks[fine].depends" not in by_path
+    typo = sorted(f.message for f in by_path["spec.templates[main].dag.tasks[typo].depends"])
+    assert typo[0] == "no task named 'gone' in this DAG"
+    assert typo[1].startswith("unknown result 'Succeded'")

@@ -308,3 +308,13 @@ def test_event_flows_report_failures_where_the_event_happened(objects: Objects, 
     target = templates(objects, flow)[step_["template"]]
     comment = target["plugin"]["pressplay"]["comment"]
     assert comment["number"] == "{{workflow.parameters.number}}"
+
+
+def test_steps_after_a_conditional_step_wait_for_it_to_run(objects: Objects) -> None:
+    """`depends: X` also fires when X was skipped by its `when`: the CI loop and the replies must not."""
+    ci_gate = {t["name"]: t for t in templates(objects, "task")["ci-gate"]["dag"]["tasks"]}
+    assert ci_gate["again"]["depends"] == "fix.Succeeded"
+    pr = {t["name"]: t for t in templates(objects, "pr-remediation")["remediate"]["dag"]["tasks"]}
+    assert pr["reply"]["depends"] == "remediator.Succeeded"
+    ci = {t["name"]: t for t in templates(objects, "ci-remediation")["remediate"]["dag"]["tasks"]}
+    assert ci["report"]["depends"] == "ci-remediator.Succeeded"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,10 @@ from pressplay.lint import expressions
 from pressplay.lint.core import Document, LintContext, Severity, walk_strings
 
 # Node attributes besides outputs that {{tasks.X.<attr>}} / {{steps.X.<attr>}} may read.
+_DEPENDS_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9_-]*)(\.[A-Za-z]+)?")
+_DEPENDS_RESULTS = frozenset(
+    {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"}
+)
 _NODE_ATTRS = frozenset({"id", "ip", "status", "startedAt", "finishedAt", "exitCode", "hostNodeName"})
 
 
@@ -145,12 +150,14 @@ class _Checker:
         steps = template.get("steps")
         children: dict[str, tuple[Mapping[str, Any], Target | None, str]] = {}
         if isinstance(dag, Mapping):
-            for task_name, task in _named(dag.get("tasks")).items():
+            tasks = _named(dag.get("tasks"))
+            for task_name, task in tasks.items():
                 path = f"{where}.dag.tasks[{task_name}]"
                 target = self.resolve(task, path)
                 if target is not None:
                     self.check_arguments(task, target, path)
                 children[task_name] = (task, target, path)
+                self.check_depends(path, task, tasks)
         elif isinstance(steps, Sequence):
             for group_index, group in enumerate(steps):
                 if not isinstance(group, Sequence):
@@ -181,6 +188,34 @@ class _Checker:
         else:
             for sub_path, text in walk_strings(template, where):
                 self.check_text(sub_path, text, inputs, scope, children, False)
+
+    def check_depends(
+        self, path: str, task: Mapping[str, Any], tasks: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """Names in `depends` / `dependencies` exist; a bare name of a conditional task is flagged."""
+        for name in task.get("dependencies") or []:
+            if name not in tasks:
+                self.add(f"{path}.dependencies", f"no task named {name!r} in this DAG")
+        depends = task.get("depends")
+        if not isinstance(depends, str):
+            return
+        for match in _DEPENDS_TOKEN.finditer(depends):
+            name, result = match.group(1), match.group(2)
+            if name not in tasks:
+                self.add(f"{path}.depends", f"no task named {name!r} in this DAG")
+            elif result is None and "when" in tasks[name]:
+                self.add(
+                    f"{path}.depends",
+                    f"`{name}` alone means {name}.Succeeded || {name}.Skipped || {name}.Daemoned, and "
+                    f"{name!r} has a `when`: this task also runs when {name!r} is skipped; write "
+                    f"`{name}.Succeeded` if it should run only after {name!r} ran",
+                    Severity.warning,
+                )
+            elif result is not None and result[1:] not in _DEPENDS_RESULTS:
+                self.add(
+                    f"{path}.depends",
+                    f"unknown result {result[1:]!r}; use one of {', '.join(sorted(_DEPENDS_RESULTS))}",
+                )
 
     @staticmethod
     def _hooks(template: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
