@@ -383,10 +383,7 @@ def evaluate(checks: Iterable[Check], rules: Rules, *, grace_over: bool) -> Verd
     if failing and rules.fail_fast:
         return verdict("failure")
     if missing and grace_over:
-        never = [
-            Check("missing", p, "completed", "missing", "", "required check did not appear", "", 0)
-            for p in missing
-        ]
+        never = [missing_check(p) for p in missing]
         if not pending or rules.fail_fast:
             return verdict("failure", failed=failing + never)
         return verdict("pending")
@@ -401,8 +398,16 @@ def evaluate(checks: Iterable[Check], rules: Rules, *, grace_over: bool) -> Verd
     return verdict("failure" if failing else "success")
 
 
-def _names(checks: Sequence[Check], *, with_conclusion: bool = False) -> str:
-    parts = [f"{c.name} ({c.conclusion or c.status})" if with_conclusion else c.name for c in checks]
+def missing_check(pattern: str) -> Check:
+    """A required check that never appeared, as it is reported in ``failing``."""
+    return Check("missing", pattern, "missing", "missing", "", "required check did not appear", "", 0)
+
+
+def _names(checks: Sequence[Check | str], *, with_conclusion: bool = False) -> str:
+    parts = [
+        c if isinstance(c, str) else f"{c.name} ({c.conclusion or c.status})" if with_conclusion else c.name
+        for c in checks
+    ]
     if len(parts) > MESSAGE_NAMES:
         parts = [*parts[:MESSAGE_NAMES], f"and {len(parts) - MESSAGE_NAMES} more"]
     return ", ".join(parts)
@@ -410,7 +415,7 @@ def _names(checks: Sequence[Check], *, with_conclusion: bool = False) -> str:
 
 def describe(verdict: Verdict, short_sha: str) -> str:
     """One line for ``summary`` and the node message."""
-    total = len(verdict.selected)
+    total = len(verdict.selected) + sum(1 for c in verdict.failing if c.kind == "missing")
     extras = []
     if verdict.skipped:
         extras.append(f"{len(verdict.skipped)} skipped: {_names(verdict.skipped)}")
@@ -425,7 +430,7 @@ def describe(verdict: Verdict, short_sha: str) -> str:
         if not verdict.failing:
             return f"{verdict.reason or 'checks failed'} on {short_sha}"
         return (
-            f"{len(verdict.failing)} of {max(total, len(verdict.failing))} checks failed on {short_sha}: "
+            f"{len(verdict.failing)} of {total} checks failed on {short_sha}: "
             f"{_names(verdict.failing, with_conclusion=True)}"
         )
     waiting = []
@@ -433,9 +438,7 @@ def describe(verdict: Verdict, short_sha: str) -> str:
         running = _names(verdict.pending, with_conclusion=True)
         waiting.append(f"{len(verdict.pending)} of {total} checks running: {running}")
     if verdict.missing:
-        waiting.append(
-            f"not reported yet: {_names([Check('', p, '', None, '', '', '', 0) for p in verdict.missing])}"
-        )
+        waiting.append(f"not reported yet: {_names(verdict.missing)}")
     if verdict.failing:
         waiting.append(f"already failed: {_names(verdict.failing)}")
     return f"waiting on {short_sha}: " + ("; ".join(waiting) or verdict.reason or "no checks yet")
@@ -603,10 +606,8 @@ def checks(args: ChecksArgs, ctx: StepContext) -> Outcome:
     if deadline.passed(now):
         waited = format_duration(args.timeout)
         summary = f"timed out after {waited} ({describe(verdict, short)})"
-        unfinished = [replace(c, conclusion="timed_out") for c in verdict.pending] + [
-            Check("missing", p, "missing", "missing", "", "required check did not appear", "", 0)
-            for p in verdict.missing
-        ]
+        unfinished = [replace(c, conclusion="timed_out") for c in verdict.pending]
+        unfinished += [missing_check(p) for p in verdict.missing]
         timed_out = replace(verdict, state="failure", failing=verdict.failing + unfinished)
         outputs = _outputs(timed_out, snap, "timed_out", summary)
         if args.on_failure is OnFailure.cont:
