@@ -299,3 +299,26 @@ def test_temporary_error_is_a_step_temporary_error() -> None:
 
     err = GitHubTemporaryError("x", 12)
     assert isinstance(err, TemporaryError) and err.retry_after == timedelta(seconds=12)
+
+
+def test_etag_cache_is_bounded_by_entries_and_bytes() -> None:
+    from pressplay.github._client import _EtagCache
+
+    cache = _EtagCache(size=3, max_bytes=1000)
+    for i in range(5):
+        cache.put(f"k{i}", (f'W/"{i}"', 200, {"i": i}, {}), 100)
+    assert len(cache) == 3 and cache.get("k0") is None and cache.get("k4") is not None
+    cache.get("k2")  # recently used survives
+    cache.put("big", ('W/"b"', 200, {}, {}), 240)
+    cache.put("big2", ('W/"c"', 200, {}, {}), 240)
+    assert cache.get("k2") is not None and cache.get("k3") is None
+    assert cache.nbytes <= 1000
+    cache.put("huge", ('W/"h"', 200, {}, {}), 600)  # more than a quarter: not cached at all
+    assert cache.get("huge") is None
+
+
+def test_response_headers_are_case_insensitive(emu: GitHubEmulator, clients: GitHubClients) -> None:
+    resp = clients.repo(REPO).get("")
+    assert resp.headers["ETag"] == resp.headers["etag"] == resp.etag
+    again = clients.repo(REPO).get("")
+    assert again.not_modified and again.headers["X-RateLimit-Remaining"]

@@ -37,6 +37,7 @@ Behaviour:
 """
 
 from pressplay.github._client import (
+    ETAG_CACHE_BYTES,
     ETAG_CACHE_SIZE,
     PER_PAGE,
     REQUEST_TIMEOUT,
@@ -51,6 +52,7 @@ from pressplay.github._errors import GitHubPermanentError, GitHubTemporaryError,
 from pressplay.github._routes import route_template
 
 __all__ = [
+    "ETAG_CACHE_BYTES",
     "ETAG_CACHE_SIZE",
     "PER_PAGE",
     "REQUEST_TIMEOUT",

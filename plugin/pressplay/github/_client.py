@@ -10,7 +10,6 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +36,8 @@ log = logging.getLogger("pressplay.github")
 REQUEST_TIMEOUT = 10.0
 #: Conditional-request cache entries kept per clients object (least recently used are dropped).
 ETAG_CACHE_SIZE = 4096
+#: ... and at most this many bytes of cached response bodies.
+ETAG_CACHE_BYTES = 64 * 1024 * 1024
 PER_PAGE = 100
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SETTINGS_HINT = (
@@ -49,7 +50,7 @@ _SETTINGS_HINT = (
 class GitHubResponse:
     """One GitHub answer.
 
-    ``json`` is the decoded body (``None`` when empty). ``not_modified`` is True when GitHub answered
+    ``json`` is the decoded body (``None`` when empty); ``headers`` are case-insensitive. ``not_modified`` is True when GitHub answered
     304 to our ``If-None-Match`` and ``json`` is the cached body from the previous 200 (a 304 costs no
     rate limit). ``status`` is the status of the cached 200 in that case, so callers can ignore 304s.
     """
@@ -59,6 +60,7 @@ class GitHubResponse:
     headers: Mapping[str, str]
     url: str
     not_modified: bool = False
+    size: int = 0
 
     @property
     def etag(self) -> str | None:
@@ -100,27 +102,47 @@ class _NoCloseTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+_Cached = tuple[str, int, Any, dict[str, str]]
+
+
 class _EtagCache:
-    """Bounded LRU of ``key -> (etag, status, body, headers)`` for conditional GETs (thread-safe)."""
+    """Bounded LRU of ``key -> (etag, status, body, headers)`` for conditional GETs (thread-safe).
 
-    def __init__(self, size: int = ETAG_CACHE_SIZE) -> None:
+    Bounded twice: at most ``size`` entries and about ``max_bytes`` of response bodies, so a few
+    huge lists cannot make a long-running sidecar grow without limit.
+    """
+
+    def __init__(self, size: int = ETAG_CACHE_SIZE, max_bytes: int = ETAG_CACHE_BYTES) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
-        self._data: OrderedDict[str, tuple[str, int, Any, dict[str, str]]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[_Cached, int]] = OrderedDict()
 
-    def get(self, key: str) -> tuple[str, int, Any, dict[str, str]] | None:
+    def get(self, key: str) -> _Cached | None:
         with self._lock:
             item = self._data.get(key)
-            if item is not None:
-                self._data.move_to_end(key)
-            return item
-
-    def put(self, key: str, value: tuple[str, int, Any, dict[str, str]]) -> None:
-        with self._lock:
-            self._data[key] = value
+            if item is None:
+                return None
             self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            return item[0]
+
+    def put(self, key: str, value: _Cached, nbytes: int) -> None:
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if nbytes > self._max_bytes // 4:  # one body may not take over the cache
+                return
+            self._data[key] = (value, nbytes)
+            self._bytes += nbytes
+            while len(self._data) > self._size or self._bytes > self._max_bytes:
+                _key, (_value, size) = self._data.popitem(last=False)
+                self._bytes -= size
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._data)
@@ -398,7 +420,11 @@ class GitHubClients:
                 )
                 raise err
             return GitHubResponse(
-                status=status, json=body, headers=MappingProxyType(dict(raw.headers)), url=str(raw.url)
+                status=status,
+                json=body,
+                headers=httpx.Headers(raw.headers),
+                url=str(raw.url),
+                size=len(raw.content),
             )
 
 
@@ -515,12 +541,17 @@ class RepoClient:
             _etag, status, body, old_headers = cached
             merged = {**old_headers, **{k: v for k, v in resp.headers.items() if k.startswith("x-ratelimit")}}
             return GitHubResponse(
-                status=status, json=body, headers=MappingProxyType(merged), url=resp.url, not_modified=True
+                status=status,
+                json=body,
+                headers=httpx.Headers(merged),
+                url=resp.url,
+                not_modified=True,
+                size=resp.size,
             )
         if resp.status == 304:  # 304 without a cached body: GitHub ignored our missing validator
             return self.get(path, params, conditional=False, allow=allow)
         if conditional and resp.status == 200 and resp.etag:
-            self.clients.etags.put(key, (resp.etag, resp.status, resp.json, dict(resp.headers)))
+            self.clients.etags.put(key, (resp.etag, resp.status, resp.json, dict(resp.headers)), resp.size)
         return resp
 
     def get_all(
