@@ -218,3 +218,13 @@ def test_bad_input_fails_naming_the_problem(
     result = call(sidecar, **args)
     assert result.phase == "Failed"
     assert words in result.message
+
+
+def test_a_body_quoting_another_keys_marker_does_not_count_for_it(
+    gh: GitHubEmulator, sidecar: Sidecar
+) -> None:
+    call(sidecar, key="report", body="quoting <!-- pressplay:acceptance --> here")
+    result = call(sidecar, key="acceptance", body="the real one")
+    assert result.outputs["action"] == "created"
+    assert len(ours(gh, "report")) == 1
+    assert [c["body"] for c in ours(gh, "acceptance")][-1].startswith("the real one")

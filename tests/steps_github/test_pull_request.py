@@ -331,3 +331,10 @@ def test_state_lives_in_github_not_in_the_sidecar(
     assert again.phase == "Succeeded", again.message
     assert again.outputs["created"] == "false"
     assert len(pulls(gh)) == 1
+
+
+def test_markers_inside_the_body_text_cannot_break_the_section() -> None:
+    tricky = f"before {END} middle {BEGIN} after"
+    once = merge_body("human", tricky)
+    assert once.count(BEGIN) == once.count(END) == 1
+    assert merge_body(once, tricky) == once

@@ -131,12 +131,14 @@ def find_sticky(repo: RepoClient, number: int, key: str) -> list[dict[str, Any]]
         raise
     login = repo.bot_login().lower()
     tag = marker(key)
+    # The marker must END the body (render puts it there), so a body quoting another key's marker
+    # never makes the comment count for that key.
     ours = [
         c
         for c in comments
         if isinstance(c, dict)
         and str((c.get("user") or {}).get("login", "")).lower() == login
-        and tag in str(c.get("body") or "")
+        and str(c.get("body") or "").rstrip().endswith(tag)
     ]
     ours.sort(key=lambda c: (str(c.get("created_at") or ""), int(c.get("id") or 0)))
     return ours

@@ -166,8 +166,10 @@ class PullRequestArgs(StepArgs):
 
 
 def section(text: str) -> str:
-    """The pressplay-owned part of a PR description."""
-    return f"{BEGIN}\n{text.strip()}\n{END}"
+    """The pressplay-owned part of a PR description (markers inside ``text`` are dropped, so the
+    section always parses back the same way)."""
+    clean = text.replace(BEGIN, "").replace(END, "").strip()
+    return f"{BEGIN}\n{clean}\n{END}"
 
 
 def merge_body(current: str | None, text: str) -> str:
