@@ -485,11 +485,18 @@ def test_http_transient_faults_run_then_succeed(
     assert result.outputs["state"] == "success"
 
 
-def test_http_unchanged_poll_is_conditional_and_free(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+@pytest.mark.parametrize("target", ["number", "branch", "sha"])
+def test_http_unchanged_poll_is_conditional_and_free(
+    gh: GitHubEmulator, sidecar: Sidecar, target: str
+) -> None:
     sha = push(gh)
     gh.add_check_run(REPO, sha, "build", status="in_progress")
     gh.add_status(REPO, sha, "ci/lint", "pending")
-    args = {"repo": REPO, "number": gh.open_pull(REPO, head="feature", base="main", title="t")}
+    number = gh.open_pull(REPO, head="feature", base="main", title="t")
+    args: dict[str, Any] = {"repo": REPO, "workflowRuns": True}
+    args.update(
+        {"number": number} if target == "number" else {"ref": "feature" if target == "branch" else sha}
+    )
     first = sidecar.call_step("checks", args)
     assert first.phase == "Running"
     used = gh.rate_limit_used()

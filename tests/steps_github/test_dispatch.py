@@ -278,6 +278,23 @@ def test_http_calls_while_running_never_dispatch_again(gh: GitHubEmulator, sidec
     assert len(dispatched(gh)) == 2
 
 
+def test_http_unchanged_poll_is_conditional_and_free(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.on_dispatch(REPO, "deploy.yml", after_polls=1000)
+    assert sidecar.call_step("dispatch", deploy_args()).phase == "Running"  # dispatches
+    assert sidecar.call_step("dispatch", deploy_args()).phase == "Running"  # first look at the run
+    used = gh.rate_limit_used()
+    gh.reset_requests()
+    assert sidecar.call_step("dispatch", deploy_args()).phase == "Running"
+    polls = [
+        r
+        for r in gh.requests
+        if r.path.startswith(f"/repos/{REPO}/") and not r.path.endswith("/installation")
+    ]
+    assert polls
+    assert all(r.method == "GET" and r.conditional and r.status == 304 for r in polls), polls
+    assert gh.rate_limit_used() == used
+
+
 def test_http_concurrent_calls_start_one_run(gh: GitHubEmulator, sidecar: Sidecar) -> None:
     """An agent retry racing the first call (same key, same sidecar) does not start a second run."""
     gh.on_dispatch(REPO, "deploy.yml", after_polls=1000)
