@@ -168,6 +168,12 @@ class HttpCriterion(_Criterion):
         description="Follow up to 5 redirects, to http/https URLs only.",
     )
 
+    @model_validator(mode="after")
+    def _body_needs_get(self) -> HttpCriterion:
+        if self.body_pattern is not None and self.method == "HEAD":
+            raise ValueError("bodyPattern needs method GET: a HEAD response has no body")
+        return self
+
     @field_validator("url")
     @classmethod
     def _http_only(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -263,22 +264,29 @@ def check_graph(task_list: TaskList) -> None:
 
 
 def dependency_order(tasks: Sequence[Task]) -> list[Task]:
-    """Tasks with every dependency before its dependants, otherwise in file order (graph must be acyclic)."""
-    by_id = {task.id: task for task in tasks}
-    placed: set[str] = set()
+    """Tasks with every dependency before its dependants, otherwise in file order.
+
+    Kahn's algorithm with the file position as priority (iterative: no recursion limit on long chains).
+    Tasks on a cycle, if any, come last in file order; :func:`check_graph` rejects cycles first.
+    """
+    position = {task.id: i for i, task in enumerate(tasks)}
+    waiting_on = {task.id: {d for d in task.dependencies if d in position and d != task.id} for task in tasks}
+    dependants: dict[str, list[str]] = {task.id: [] for task in tasks}
+    for tid, deps in waiting_on.items():
+        for dep in deps:
+            dependants[dep].append(tid)
+    ready = [position[tid] for tid, deps in waiting_on.items() if not deps]
+    heapq.heapify(ready)
     out: list[Task] = []
-
-    def place(task: Task, trail: frozenset[str]) -> None:
-        if task.id in placed or task.id in trail:
-            return
-        for dep in task.dependencies:
-            if dep in by_id:
-                place(by_id[dep], trail | {task.id})
-        placed.add(task.id)
+    while ready:
+        task = tasks[heapq.heappop(ready)]
         out.append(task)
-
-    for task in tasks:
-        place(task, frozenset())
+        for nxt in dependants[task.id]:
+            waiting_on[nxt].discard(task.id)
+            if not waiting_on[nxt]:
+                heapq.heappush(ready, position[nxt])
+    placed = {task.id for task in out}
+    out.extend(task for task in tasks if task.id not in placed)
     return out
 
 

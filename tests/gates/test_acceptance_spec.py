@@ -136,6 +136,10 @@ def test_docs_example_is_valid() -> None:
             "ids must be unique; repeated: a",
         ),
         ("version: 1\ncriteria: []", "criteria: List should have at least 1 item"),
+        (
+            "version: 1\ncriteria: [{kind: http, url: 'https://x.example', method: HEAD, bodyPattern: ok}]",
+            "bodyPattern needs method GET",
+        ),
     ],
 )
 def test_bad_specs_say_where_and_what(text: str, words: str) -> None:

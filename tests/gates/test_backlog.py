@@ -25,6 +25,7 @@ def test_classifies_from_github_and_the_file(gh: GitHubEmulator, side: Sidecar, 
                 task(5, status="cancelled"),  # skipped
                 task(6, [5]),  # blocked by a skipped task
                 task(7, [4]),  # to do, nothing to wait for
+                task(8, [6, 7]),  # blocked through 6
             )
         },
     )
@@ -61,10 +62,10 @@ def test_classifies_from_github_and_the_file(gh: GitHubEmulator, side: Sidecar, 
         "inProgress": "1",
         "todo": "2",
         "skipped": "1",
-        "blocked": "1",
+        "blocked": "2",
     }
     assert "3 task(s) to run" in result.outputs["summary"]
-    assert "blocked by skipped tasks (6)" in result.outputs["summary"]
+    assert "blocked by skipped tasks (6, 8)" in result.outputs["summary"]
 
 
 def test_plain_layout_custom_paths_and_templates(gh: GitHubEmulator, side: Sidecar) -> None:

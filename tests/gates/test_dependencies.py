@@ -90,6 +90,24 @@ def test_unknown_dependency_fails(repo: str, side: Sidecar) -> None:
     )
 
 
+def test_cancelled_dependency_fails_fast(gh: GitHubEmulator, side: Sidecar, rest: Rest) -> None:
+    gh.create_repo(
+        REPO,
+        files={
+            TASKS_PATH: tasks_file(task(1, status="cancelled"), task(2, status="deferred"), task(3, [1, 2]))
+        },
+    )
+    result = side.run_step("dependencies", {"repo": REPO, "task": 3, "dependsOn": [1, 2]})
+    assert result.phase == "Failed"
+    assert (
+        "task 3 depends on 1 (cancelled), 2 (deferred) in .taskmaster/tasks/tasks.json (tag master)"
+        in result.message
+    )
+    task_pr(gh, rest, 1, merged=True)  # merged before it was cancelled: it counts as done
+    task_pr(gh, rest, 2, merged=True)
+    assert side.run_step("dependencies", {"repo": REPO, "task": 3, "dependsOn": [1, 2]}).phase == "Succeeded"
+
+
 def test_without_a_tasks_file_only_merged_prs_count(gh: GitHubEmulator, side: Sidecar, rest: Rest) -> None:
     gh.create_repo(REPO, files={"README.md": "x"})
     task_pr(gh, rest, 9, merged=True)

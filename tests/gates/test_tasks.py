@@ -121,6 +121,8 @@ def test_big_chain_has_no_recursion_limit() -> None:
     tasks = [task(i, [i - 1] if i > 1 else []) for i in range(1, 3001)]
     parsed = parse_tasks(json.dumps({"tasks": [*tasks, task(3001, [3001])]}))
     assert find_cycles(parsed.tasks) == [["3001", "3001"]]
+    reversed_chain = parse_tasks(json.dumps({"tasks": list(reversed(tasks))}))
+    assert [t.id for t in dependency_order(reversed_chain.tasks)][:3] == ["1", "2", "3"]
 
 
 @pytest.mark.parametrize(

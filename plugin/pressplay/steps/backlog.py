@@ -132,30 +132,14 @@ def classify(
             out[task.id] = ("inProgress", open_pr)
         else:
             out[task.id] = ("todo", None)
-    # blocked: not done, and depends (transitively) on a skipped task
-    by_id = task_list.by_id()
-    memo: dict[str, str | None] = {}
-
-    def skipped_root(tid: str, trail: frozenset[str]) -> str | None:
-        if tid in memo:
-            return memo[tid]
-        result: str | None = None
-        for dep in by_id[tid].dependencies:
-            if dep in trail or dep not in by_id:
-                continue
-            state = out[dep][0]
-            if state == "skipped":
-                result = dep
-            elif state != "done":
-                result = skipped_root(dep, trail | {tid})
-            if result:
-                break
-        memo[tid] = result
-        return result
-
-    for tid, (state, pr) in list(out.items()):
-        if state in ("inProgress", "todo") and skipped_root(tid, frozenset()):
-            out[tid] = ("blocked", pr)
+    # blocked: not done, and depends (transitively, through tasks not done) on a skipped task.
+    # Dependencies come first in this order, so one pass sees every dependency's final class.
+    for task in dependency_order(task_list.tasks):
+        state, pr = out[task.id]
+        if state in ("inProgress", "todo") and any(
+            dep in out and out[dep][0] in ("skipped", "blocked") for dep in task.dependencies
+        ):
+            out[task.id] = ("blocked", pr)
     return out
 
 

@@ -135,6 +135,13 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
                 f"task {args.task} depends on {', '.join(missing)}, which {task_list.where} does not have: "
                 "fix the task's dependencies (or `dependsOn`)"
             )
+        skipped = [d for d in args.depends_on if known[d].skipped_in_file and d not in merged_ids(gh, d)]
+        if skipped:
+            marks = ", ".join(f"{d} ({known[d].status})" for d in skipped)
+            return Failed(
+                f"task {args.task} depends on {marks} in {task_list.where}: it will not be done in this run; "
+                "set the dependency back to pending, or drop it from the task's dependencies"
+            )
         done_in_file = {d for d in args.depends_on if known[d].done_in_file}
 
     merged: list[dict[str, Any]] = []
@@ -199,6 +206,13 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         + ", ".join(waiting),
         requeue=requeue,
     )
+
+
+def merged_ids(gh: RepoClient, dep: str) -> set[str]:
+    """``{dep}`` when a pull request of ``dep`` is merged (a cancelled task may still have been merged)."""
+    resp = gh.get("issues", {"labels": f"task-{dep}", "state": "all", "per_page": 100})
+    items = resp.json if isinstance(resp.json, list) else []
+    return {dep} if dependency_state(items)[0] == "merged" else set()
 
 
 def _label_names(item: Any) -> set[str]:
