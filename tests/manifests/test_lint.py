@@ -76,6 +76,7 @@ def test_cli_json_output_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFix
     assert report["findings"] == [
         {
             "file": str(bad),
+            "line": 10,
             "object": "WorkflowTemplate/t",
             "path": "spec.templates[main].dag.tasks[a].template",
             "severity": "error",
@@ -113,9 +114,11 @@ def test_step_arguments_are_validated_against_the_model() -> None:
     )
     text = messages(findings)
     path = "spec.templates[main].plugin.pressplay.pullRequest"
-    assert f"{path}: argument titel: Extra inputs are not permitted" in text
+    assert f"{path}.titel: argument titel: Extra inputs are not permitted" in text
     assert f"{path}: argument title: Field required" in text
-    assert any(t.startswith(f"{path}: argument draft:") for t in text)
+    assert any(t.startswith(f"{path}.draft: argument draft:") for t in text)
+    lines = {f.path.rsplit(".", 1)[-1]: f.line for f in findings}
+    assert lines["titel"] == 18 and lines["draft"] == 19  # file lines of the offending values
     assert all(f.file == "test.yaml" and f.obj == "WorkflowTemplate/t" for f in findings)
 
 

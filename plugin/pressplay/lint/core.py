@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import yaml
 
 
 class Severity(StrEnum):
@@ -22,16 +25,21 @@ class Finding:
     path: str
     message: str
     severity: Severity = Severity.error
+    #: 1-based line of the offending value in ``file`` (0: unknown, e.g. rendered output).
+    line: int = field(default=0, compare=False)
 
     def format(self) -> str:
-        where = f"{self.file}: {self.obj}" if self.obj else self.file
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.obj:
+            where += f": {self.obj}"
         if self.path:
             where += f": {self.path}"
         return f"{where}: {self.severity.value}: {self.message}"
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | int]:
         return {
             "file": self.file,
+            "line": self.line,
             "object": self.obj,
             "path": self.path,
             "severity": self.severity.value,
@@ -45,6 +53,12 @@ class Document:
 
     file: str
     body: Mapping[str, Any]
+    #: The YAML node the body was built from, when line numbers mean something to the reader.
+    node: yaml.Node | None = field(default=None, compare=False, repr=False)
+
+    def line_of(self, path: str) -> int:
+        """1-based line of the value at ``path`` (as findings spell it), or of its nearest parent."""
+        return locate(self.node, path) if self.node is not None else 0
 
     @property
     def kind(self) -> str:
@@ -86,7 +100,44 @@ class LintContext:
         return self.templates.get(("ClusterWorkflowTemplate" if cluster else "WorkflowTemplate", name))
 
     def add(self, doc: Document, path: str, message: str, severity: Severity = Severity.error) -> None:
-        self.findings.append(Finding(doc.file, doc.label, path, message, severity))
+        self.findings.append(Finding(doc.file, doc.label, path, message, severity, doc.line_of(path)))
+
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def locate(node: yaml.Node, path: str) -> int:
+    """Follow ``spec.templates[name].dag.tasks[3].x`` through YAML nodes; the deepest line reached."""
+    line = node.start_mark.line + 1
+    for match in _SEGMENT.finditer(path):
+        key, index = match.group(1), match.group(2)
+        child: yaml.Node | None = None
+        if key is not None and isinstance(node, yaml.MappingNode):
+            child = next(
+                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None
+            )
+        elif index is not None and isinstance(node, yaml.SequenceNode):
+            if index.isdigit() and int(index) < len(node.value):
+                child = node.value[int(index)]
+            else:
+                child = next((item for item in node.value if _named_node(item, index)), None)
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _named_node(node: yaml.Node, name: str) -> bool:
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    return any(
+        isinstance(k, yaml.ScalarNode)
+        and k.value == "name"
+        and isinstance(v, yaml.ScalarNode)
+        and v.value == name
+        for k, v in node.value
+    )
 
 
 def workflow_spec(doc: Document) -> Mapping[str, Any] | None:

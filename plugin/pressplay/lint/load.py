@@ -54,22 +54,31 @@ def render_kustomization(directory: Path, kubectl: str | None = None) -> str:
     return done.stdout
 
 
-def parse_stream(text: str, file: str) -> list[Document]:
-    """Every object in a YAML stream; a `List` is unpacked, empty documents are skipped."""
+def parse_stream(text: str, file: str, lines: bool = True) -> list[Document]:
+    """Every object in a YAML stream; a `List` is unpacked, empty documents are skipped.
+
+    ``lines``: keep each object's YAML node so findings can name the line (not for rendered output,
+    whose lines the reader never sees)."""
+    loader = yaml.SafeLoader(text)
+    docs: list[Document] = []
     try:
-        loaded = list(yaml.safe_load_all(text))
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node said there is one
+                continue
+            body = loader.construct_document(node)
+            if body is None:
+                continue
+            if not isinstance(body, Mapping):
+                raise LoadError(f"{file}: a document is a {type(body).__name__}, not a Kubernetes object")
+            if body.get("kind") == "List" and isinstance(body.get("items"), list):
+                docs.extend(Document(file, item) for item in body["items"] if isinstance(item, Mapping))
+            else:
+                docs.append(Document(file, body, node if lines else None))
     except yaml.YAMLError as exc:
         raise LoadError(f"{file}: not valid YAML: {exc}") from exc
-    docs: list[Document] = []
-    for body in loaded:
-        if body is None:
-            continue
-        if not isinstance(body, Mapping):
-            raise LoadError(f"{file}: a document is a {type(body).__name__}, not a Kubernetes object")
-        if body.get("kind") == "List" and isinstance(body.get("items"), list):
-            docs.extend(Document(file, item) for item in body["items"] if isinstance(item, Mapping))
-        else:
-            docs.append(Document(file, body))
+    finally:
+        loader.dispose()
     return docs
 
 
@@ -82,7 +91,7 @@ def load_path(path: str, kubectl: str | None = None) -> list[Document]:
         raise LoadError(f"{path}: no such file or directory")
     if target.is_dir():
         if any((target / name).is_file() for name in KUSTOMIZATION_FILES):
-            return parse_stream(render_kustomization(target, kubectl), f"{path} (kustomize)")
+            return parse_stream(render_kustomization(target, kubectl), f"{path} (kustomize)", lines=False)
         files = sorted([*target.rglob("*.yaml"), *target.rglob("*.yml")])
         if not files:
             raise LoadError(f"{path}: no kustomization and no YAML files inside")

@@ -204,7 +204,8 @@ def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
             ctx.add(doc, path, f"the arguments of {key!r} must be a mapping, not {type(raw_args).__name__}")
             continue
         for problem in validate_args(spec_.args_model, raw_args):
-            ctx.add(doc, path, f"argument {problem}")
+            field = problem.split(":", 1)[0].split(".", 1)[0]
+            ctx.add(doc, f"{path}.{field}" if field in raw_args else path, f"argument {problem}")
         if "node" not in raw_args:
             ctx.add(
                 doc,
