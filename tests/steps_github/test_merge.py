@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from pressplay.github import reset_clients
-from pressplay.steps.merge import MergeArgs, blocker
+from pressplay.steps.merge import _AUTO_MERGE_OFF, _METHOD_REFUSED, MergeArgs, blocker
 from pressplay.testing.agent import Result
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
@@ -49,6 +49,21 @@ def test_changes_requested_wins_over_a_clean_state() -> None:
     assert found is not None
     assert "@alice, @bob" in found.reason
     assert "a person must act" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("said", "method_refused", "auto_merge_off"),
+    [
+        ("Merge method squash merging is not allowed on this repository", True, False),
+        ("Squash merges are not allowed on this repository.", True, False),
+        ("Merge commits are not allowed on this repository.", True, False),
+        ("Pull request Auto merge is not allowed for this repository", False, True),
+        ("Pull request is in clean status", False, False),
+    ],
+)
+def test_github_refusals_are_told_apart(said: str, method_refused: bool, auto_merge_off: bool) -> None:
+    assert bool(_METHOD_REFUSED.search(said)) is method_refused
+    assert bool(_AUTO_MERGE_OFF.search(said)) is auto_merge_off
 
 
 def test_args_reject_bad_values_naming_the_field() -> None:

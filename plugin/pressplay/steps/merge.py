@@ -40,6 +40,11 @@ from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepC
 from pressplay.types import Repo
 
 _SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+#: GitHub's words when the repository refuses a merge method / has auto-merge switched off.
+_METHOD_REFUSED = re.compile(
+    r"merge method|merge commits are not allowed|(squash|rebase) merg\w* (is|are) not allowed", re.I
+)
+_AUTO_MERGE_OFF = re.compile(r"auto[- ]merge (is )?(not allowed|not enabled|disabled)", re.I)
 #: ``mergeable_state`` values under which branch protection lets the PR merge now.
 MERGEABLE_STATES = frozenset({"clean", "unstable", "has_hooks"})
 
@@ -221,23 +226,16 @@ def _enable_auto_merge(repo: RepoClient, pr: dict[str, Any], method: MergeMethod
         said = exc.github_message or str(exc)
         if exc.mentions("clean status") or exc.mentions("unstable status"):
             return Blocker("GitHub reports the PR mergeable now; merging on the next check", short=True)
-        if (
-            exc.mentions("not allowed")
-            or exc.mentions("not enabled")
-            or exc.mentions("auto-merge is disabled")
-        ):
+        if exc.mentions("expected head"):
+            return Blocker("the head moved while enabling auto-merge; checking the new head", short=True)
+        if _METHOD_REFUSED.search(said):
+            raise PermanentError(
+                f"{repo.full_name} does not allow the merge method '{method.value}' ({said}): change `method`"
+            ) from exc
+        if _AUTO_MERGE_OFF.search(said):
             raise PermanentError(
                 f"auto-merge is not allowed in {repo.full_name} ({said}): turn on 'Allow auto-merge' in the "
                 "repository settings, or use `mode: direct`"
-            ) from exc
-        if (
-            exc.mentions("merge method")
-            or exc.mentions("merge commits")
-            or exc.mentions("squash")
-            or exc.mentions("rebase")
-        ):
-            raise PermanentError(
-                f"{repo.full_name} does not allow the merge method '{method.value}' ({said}): change `method`"
             ) from exc
         if exc.mentions("permission") or exc.mentions("not accessible"):
             raise
@@ -259,7 +257,7 @@ def _merge_now(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Suc
         return _merged(repo, merged, str(body.get("sha") or ""))
     if response.status == 409:
         return Blocker(f"the head moved while merging ({said}); checking the new head", short=True)
-    if response.status == 422 and re.search(r"merge commits|squash|rebase|merge method", said, re.I):
+    if response.status in (405, 422) and _METHOD_REFUSED.search(said):
         raise PermanentError(
             f"{repo.full_name} does not allow the merge method '{method.value}' ({said}): change `method`"
         )
