@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +50,7 @@ from pressplay.steps.base import (
     Succeeded,
     step,
 )
+from pressplay.steps.checks import parse_time
 from pressplay.types import Repo, format_duration
 
 #: GitHub accepts at most this many inputs in one dispatch (one is ours).
@@ -406,16 +406,6 @@ def _label(run: Mapping[str, Any], workflow: str) -> str:
     return f"{name} #{number}" if isinstance(number, int) else f"{name} run {run.get('id')}"
 
 
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
-
-
 @step("dispatch", DispatchArgs)
 def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
     """Start a workflow_dispatch run once per key and wait until it finishes."""
@@ -455,7 +445,7 @@ def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
             return Succeeded(outputs, summary=summary)
         return Failed(f"{summary}: {url}", outputs=outputs)
 
-    anchor = args.since or _parse_time(run.get("created_at")) or now
+    anchor = args.since or parse_time(run.get("created_at")) or now
     deadline = Deadline(anchor, args.timeout)
     if deadline.passed(now):
         summary = f"timed out after {format_duration(args.timeout)} waiting for {label} ({status})"
