@@ -318,3 +318,14 @@ def test_steps_after_a_conditional_step_wait_for_it_to_run(objects: Objects) -> 
     assert pr["reply"]["depends"] == "remediator.Succeeded"
     ci = {t["name"]: t for t in templates(objects, "ci-remediation")["remediate"]["dag"]["tasks"]}
     assert ci["report"]["depends"] == "ci-remediator.Succeeded"
+
+
+def test_exit_handlers_never_change_the_result(objects: Objects) -> None:
+    for flow in FLOWS:
+        spec = objects[("WorkflowTemplate", flow)]["spec"]
+        if "onExit" not in spec:
+            continue
+        handler = templates(objects, flow)[spec["onExit"]]
+        for group in handler["steps"]:
+            for step_ in group:
+                assert step_["continueOn"] == {"failed": True, "error": True}, (flow, step_["name"])
