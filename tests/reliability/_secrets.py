@@ -7,6 +7,7 @@ secret, and any ``PRIVATE KEY-----`` armour at all.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,6 +77,14 @@ def emitted(where: str, payload: object) -> None:
     EMITTED.append((where, payload if isinstance(payload, str) else json.dumps(payload, default=str)))
 
 
+#: Shapes of credentials nobody planted but that must never be written either.
+SHAPES = {
+    "a JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    "an installation token": re.compile(r"\bghs_[A-Za-z0-9]{20,}"),
+    "a PEM block": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+}
+
+
 def scan_texts(planted: Planted, texts: Iterable[tuple[str, str]]) -> list[str]:
     """``(where, text)`` pairs → one line per leak found ("<where>: <what>")."""
     needles = planted.needles()
@@ -84,6 +93,9 @@ def scan_texts(planted: Planted, texts: Iterable[tuple[str, str]]) -> list[str]:
         add("secret_scans")
         for needle, what in needles.items():
             if needle in text:
+                leaks.append(f"{where}: {what}")
+        for what, shape in SHAPES.items():
+            if shape.search(text):
                 leaks.append(f"{where}: {what}")
     add("secret_leaks", len(leaks))
     return leaks

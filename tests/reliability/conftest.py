@@ -50,6 +50,23 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def in_process_log(sandbox: Path) -> Iterator[Path]:
+    """The JSON log of in-process sidecars, written into the sandbox for the secret scan."""
+    import logging
+
+    from pressplay.telemetry import LOGGER_NAME, JsonFormatter
+
+    path = sandbox / "logs" / "in-process.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(handler)
+    yield path
+    logger.removeHandler(handler)
+    handler.close()
+
+
 def sidecar_env(github: Any, planted: Planted, sandbox: Path, **extra: str) -> dict[str, str]:
     """The environment of a sidecar process: the emulator's App, planted secrets, a sandboxed HOME."""
     return {
@@ -116,8 +133,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.section("pressplay reliability figures")
     width = max(len(text) for text in LABELS.values())
+    always = {"runs", "faults_injected", "duplicates", "http_5xx", "secret_leaks"}
     for key, text in LABELS.items():
-        if key in FIGURES:
+        if key in FIGURES or key in always:
             terminalreporter.write_line(f"{text:<{width}}  {FIGURES[key]}")
     for key in sorted(set(FIGURES) - set(LABELS)):
         terminalreporter.write_line(f"{key:<{width}}  {FIGURES[key]}")
