@@ -96,6 +96,7 @@ def test_a_redelivery_names_the_same_workflow(sensors: Any, pr_comment: dict[str
         (lambda p: p["issue"].pop("pull_request"), "a plain issue, not a PR"),
         (lambda p: p["issue"].__setitem__("labels", [{"name": "task-7"}]), "not a pressplay PR"),
         (lambda p: p["issue"].__setitem__("labels", [{"name": "pressplay"}]), "no task label: no branch"),
+        (lambda p: p["issue"].__setitem__("state", "closed"), "the PR is closed or merged"),
     ],
 )
 def test_conversation_comments_that_do_not_trigger(
@@ -149,6 +150,9 @@ def test_review_comments_that_do_not_trigger(
     untrusted = copy.deepcopy(review_comment)
     untrusted["comment"]["author_association"] = "NONE"
     nothing(sensors, "pull_request_review_comment", untrusted)
+    closed = copy.deepcopy(review_comment)
+    closed["pull_request"]["state"] = "closed"
+    nothing(sensors, "pull_request_review_comment", closed)
 
 
 def test_changes_requested_review(sensors: Any, webhooks: Path) -> None:
