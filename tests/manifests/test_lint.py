@@ -461,3 +461,25 @@ def test_depends_on_a_conditional_task() -> None:
     typo = sorted(f.message for f in by_path["spec.templates[main].dag.tasks[typo].depends"])
     assert typo[0] == "no task named 'gone' in this DAG"
     assert typo[1].startswith("unknown result 'Succeded'")
+
+
+def test_pressplay_lint_subcommand_and_stdin(rendered: str, tmp_path: Path) -> None:
+    """`pressplay lint` through the real entry point, reading rendered YAML from standard input."""
+    import subprocess
+    import sys
+
+    from pressplay.cli import main as pressplay_main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(template("- name: main\n  dag: {tasks: [{name: a, template: nope}]}\n"), encoding="utf-8")
+    assert pressplay_main(["lint", str(bad)]) == 1
+    done = subprocess.run(
+        [sys.executable, "-m", "pressplay.lint.cli", "-", "--strict"],
+        input=rendered,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "26 objects, 0 error(s), 0 warning(s)" in done.stderr
