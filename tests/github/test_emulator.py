@@ -424,3 +424,17 @@ def test_faults_by_route_and_at_random(gh: GitHubEmulator, http: httpx.Client) -
 
     first, again = sample(7), sample(7)
     assert first == again and 500 in {c // 100 * 100 for c in first} and 200 in first
+
+
+def test_graphql_draft_mutations(gh: GitHubEmulator, http: httpx.Client) -> None:
+    pr = http.post(
+        f"/repos/{R}/pulls", json={"head": "feature", "base": "main", "title": "F", "draft": True}
+    ).json()
+    assert pr["draft"] is True and pr["mergeable_state"] == "draft"
+    ready = "mutation($id: ID!) { markPullRequestReadyForReview(input: {pullRequestId: $id}) { pullRequest { isDraft } } }"
+    out = http.post("/graphql", json={"query": ready, "variables": {"id": pr["node_id"]}}).json()
+    assert out["data"]["markPullRequestReadyForReview"]["pullRequest"] == {"isDraft": False}
+    assert http.get(f"/repos/{R}/pulls/{pr['number']}").json()["draft"] is False
+    back = "mutation($id: ID!) { convertPullRequestToDraft(input: {pullRequestId: $id}) { pullRequest { isDraft } } }"
+    out = http.post("/graphql", json={"query": back, "variables": {"id": pr["node_id"]}}).json()
+    assert out["data"]["convertPullRequestToDraft"]["pullRequest"] == {"isDraft": True}

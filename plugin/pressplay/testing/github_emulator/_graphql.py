@@ -104,9 +104,17 @@ type EnablePullRequestAutoMergePayload { clientMutationId: String actor: Actor p
 input DisablePullRequestAutoMergeInput { pullRequestId: ID! clientMutationId: String }
 type DisablePullRequestAutoMergePayload { clientMutationId: String actor: Actor pullRequest: PullRequest }
 
+input MarkPullRequestReadyForReviewInput { pullRequestId: ID! clientMutationId: String }
+type MarkPullRequestReadyForReviewPayload { clientMutationId: String pullRequest: PullRequest }
+
+input ConvertPullRequestToDraftInput { pullRequestId: ID! clientMutationId: String }
+type ConvertPullRequestToDraftPayload { clientMutationId: String pullRequest: PullRequest }
+
 type Mutation {
   enablePullRequestAutoMerge(input: EnablePullRequestAutoMergeInput!): EnablePullRequestAutoMergePayload
   disablePullRequestAutoMerge(input: DisablePullRequestAutoMergeInput!): DisablePullRequestAutoMergePayload
+  markPullRequestReadyForReview(input: MarkPullRequestReadyForReviewInput!): MarkPullRequestReadyForReviewPayload
+  convertPullRequestToDraft(input: ConvertPullRequestToDraftInput!): ConvertPullRequestToDraftPayload
 }
 """
 
@@ -248,6 +256,22 @@ class _Root:
             "actor": self._actor(self.emu.bot),
             "pullRequest": self._pr(state, issue),
         }
+
+    def markPullRequestReadyForReview(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        return self._set_draft(input, False)
+
+    def convertPullRequestToDraft(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        return self._set_draft(input, True)
+
+    def _set_draft(self, input: dict[str, Any], draft: bool) -> dict[str, Any]:
+        state, issue = self._find_pr(input["pullRequestId"])
+        assert issue.pull is not None
+        if issue.state != "open":
+            raise GitHubGraphQLError("UNPROCESSABLE", "Pull request is closed")
+        if issue.pull.draft != draft:
+            issue.pull.draft = draft
+            issue.updated_at = self.emu.now()
+        return {"clientMutationId": input.get("clientMutationId"), "pullRequest": self._pr(state, issue)}
 
     # -- shapes -----------------------------------------------------------------------------------
     def _actor(self, user: Any) -> dict[str, Any]:
