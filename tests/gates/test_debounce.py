@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.github_emulator._model import CheckApp
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO
+from tests.gates.conftest import REPO, ReviewComments
 
 OUT = ["proceed", "reason", "newer", "headSha"]
 
 
 @pytest.fixture
-def pr(gh: GitHubEmulator) -> int:
+def pr(gh: GitHubEmulator, review_comments: ReviewComments) -> int:
     gh.create_repo(REPO, files={"README.md": "# api\n"})
     gh.push(REPO, "pressplay/task-1", {"app.py": "1\n"}, message="Task 1")
     return gh.open_pull(
@@ -57,11 +58,32 @@ def test_only_the_newest_trusted_comment_proceeds(gh: GitHubEmulator, side: Side
     assert newest["proceed"] == "true", newest["reason"]
     assert json.loads(newest["newer"]) == {}
 
-    # a review asking for changes after it supersedes it; an approval would not
+    # a review asking for changes after it supersedes it; an approval or a plain comment review would not
     gh.add_review(REPO, pr, user="carol", state="APPROVED")
+    gh.add_review(REPO, pr, user="carol", state="COMMENTED", body="looks ok")
     assert run(side, pr, kind="comment", eventTime=t2.isoformat(), eventId=second)["proceed"] == "true"
     gh.add_review(REPO, pr, user="carol", state="CHANGES_REQUESTED", body="no")
     assert run(side, pr, kind="comment", eventTime=t2.isoformat(), eventId=second)["proceed"] == "false"
+
+
+def test_review_comments_compete_with_comments(
+    gh: GitHubEmulator, side: Sidecar, pr: int, review_comments: ReviewComments
+) -> None:
+    first = gh.add_comment(REPO, pr, "see inline notes", user="ann")
+    t1 = backdate_comment(gh, first, 60)
+    same = ago(30).strftime("%Y-%m-%dT%H:%M:%SZ")
+    a = review_comments.add(pr, "rename this", user="ann", at=same)
+    b = review_comments.add(pr, "and this", user="ann", at=same)
+    review_comments.add(
+        pr, "nit", user="drive-by", association="CONTRIBUTOR", at=ago(5).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+    older = run(side, pr, kind="comment", eventTime=t1.isoformat(), eventId=first)
+    assert older["proceed"] == "false"
+    assert json.loads(older["newer"])["kind"] == "reviewComment"
+    # the review's comments arrive in the same second: the one with the largest id goes on
+    assert run(side, pr, kind="comment", eventTime=same, eventId=a)["proceed"] == "false"
+    assert run(side, pr, kind="comment", eventTime=same, eventId=b)["proceed"] == "true"
 
 
 def test_ties_in_the_same_second_are_broken_by_id(gh: GitHubEmulator, side: Sidecar, pr: int) -> None:
@@ -78,23 +100,43 @@ def _fail(
 ) -> tuple[int, datetime]:
     rid = gh.add_check_run(REPO, sha, name, status="completed", conclusion="failure", app=app)
     run_ = gh.repo_state(REPO).check_runs[rid]
+    if app not in ("github-actions", gh.app_slug):  # another CI system's App
+        run_.app = CheckApp(id=77, slug=app, name=app.title(), owner=gh.users[gh.bot.login])
     run_.completed_at = ago(seconds)
     run_.started_at = ago(seconds + 30)
     return rid, run_.completed_at
 
 
-def test_ci_last_failure_of_a_burst_proceeds(gh: GitHubEmulator, side: Sidecar, pr: int) -> None:
+def test_check_runs_last_failure_of_a_burst_proceeds(gh: GitHubEmulator, side: Sidecar, pr: int) -> None:
     head = gh.pull(REPO, pr)["head"]["sha"]
-    build, t_build = _fail(gh, head, "build", 60)
-    test, t_test = _fail(gh, head, "test", 40)
+    build, t_build = _fail(gh, head, "build", 60, app="buildkite")
+    test, t_test = _fail(gh, head, "test", 40, app="buildkite")
     _fail(gh, head, "pressplay-report", 20, app=gh.app_slug)  # our own App's check never triggers
 
     first = run(side, pr, kind="checkRun", eventTime=t_build.isoformat(), eventId=build, sha=head)
     assert first["proceed"] == "false"
     assert json.loads(first["newer"])["id"] == test
-    last = run(side, pr, kind="ci", eventTime=t_test.isoformat(), eventId=test, sha=head)
+    last = run(side, pr, kind="checkRun", eventTime=t_test.isoformat(), eventId=test, sha=head)
     assert last["proceed"] == "true", last["reason"]
     assert last["headSha"] == head
+
+
+def test_ci_kind_counts_workflow_runs_not_their_jobs(gh: GitHubEmulator, side: Sidecar, pr: int) -> None:
+    head = gh.pull(REPO, pr)["head"]["sha"]
+    external, t_external = _fail(gh, head, "e2e", 90, app="buildkite")
+    gh.add_workflow(REPO, ".github/workflows/ci.yml", "CI")
+    run_id = gh.run_workflow(REPO, "ci.yml", head_sha=head, branch="pressplay/task-1", conclusion="failure")
+    wf_run = gh.repo_state(REPO).runs[run_id]
+    wf_run.updated_at = ago(30)
+    _fail(gh, head, "lint", 20)  # an Actions job finishing later: represented by its (earlier) run
+
+    older = run(side, pr, kind="ci", eventTime=t_external.isoformat(), eventId=external, sha=head)
+    assert older["proceed"] == "false"
+    assert json.loads(older["newer"])["kind"] == "workflowRun"
+    newest = run(side, pr, kind="ci", eventTime=wf_run.updated_at.isoformat(), eventId=run_id, sha=head)
+    assert newest["proceed"] == "true", newest["reason"]
+    # with checkRun only, the Actions job counts
+    assert run(side, pr, kind="checkRun", eventTime=t_external.isoformat(), sha=head)["proceed"] == "false"
 
 
 def test_ci_superseded_by_a_newer_head(gh: GitHubEmulator, side: Sidecar, pr: int) -> None:
@@ -105,7 +147,7 @@ def test_ci_superseded_by_a_newer_head(gh: GitHubEmulator, side: Sidecar, pr: in
     assert moved["proceed"] == "false"
     assert f"moved from {old[:7]} to {new[:7]}" in moved["reason"]
     # without the SHA, a newer failing run on the new head still supersedes it
-    _fail(gh, new, "build", 10)
+    _fail(gh, new, "build", 10, app="buildkite")
     assert run(side, pr, kind="ci", eventTime=when.isoformat(), eventId=rid)["proceed"] == "false"
 
 

@@ -9,14 +9,16 @@ goes on; the others end quietly (``proceed=false``), to be skipped with ``when``
 Stateless: everything is derived from GitHub (comment/review/run timestamps, the PR head), so a
 sidecar restart or a redelivered event gives the same answer.
 
-Kinds and what counts as a newer trigger (by time, ties broken by ``eventId``):
+Kinds and what counts as a newer trigger (by time, ties broken by ``eventId``) — exactly what the
+shipped Sensors trigger on, so that one workflow of a burst proceeds:
 
-- ``comment``: a conversation comment or a review (changes requested, or commented — every review
-  comment, even a single reply in a thread, belongs to such a review) by a trusted author
-  (``OWNER``/``MEMBER``/``COLLABORATOR``, never our own App or another bot);
+- ``comment``: a conversation comment, a review comment (on a line of the diff), or a review that
+  requests changes, by a trusted author (``OWNER``/``MEMBER``/``COLLABORATOR``, never our own App or
+  another bot);
 - ``checkRun``: a check run on the PR head that completed with a failing conclusion (not our App's);
 - ``workflowRun``: a GitHub Actions run on the PR head that completed with a failing conclusion;
-- ``ci``: either of the two above (for a Sensor that triggers on both events).
+- ``ci``: workflow runs plus the check runs of *other* CI systems (GitHub Actions' own check runs are
+  represented by their workflow run) — for a Sensor that triggers on both events, as shipped.
 
 For the CI kinds, a head that moved past ``sha`` (when given) also means "superseded": the new head
 gets its own CI and its own events. A closed pull request never proceeds.
@@ -36,8 +38,10 @@ from pressplay.types import Duration, Repo, format_duration
 
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 FAILING = frozenset({"failure", "timed_out", "cancelled", "startup_failure", "action_required"})
-#: Review states that ask for work (an approval or a dismissal triggers nothing).
-FEEDBACK_REVIEW_STATES = frozenset({"CHANGES_REQUESTED", "COMMENTED"})
+#: Review states that trigger remediation (approvals, plain comments and dismissals do not).
+FEEDBACK_REVIEW_STATES = frozenset({"CHANGES_REQUESTED"})
+#: The App whose check runs are GitHub Actions jobs (their workflow run is the trigger).
+ACTIONS_APP = "github-actions"
 
 Kind = Literal["comment", "checkRun", "workflowRun", "ci"]
 
@@ -50,8 +54,8 @@ class DebounceArgs(StepArgs):
     kind: Kind = Field(
         ...,
         description=(
-            "Which triggers compete: `comment` (comments, review comments, reviews by trusted authors), "
-            "`checkRun`, `workflowRun`, or `ci` (both run kinds)."
+            "Which triggers compete: `comment` (comments, review comments and change requests by trusted "
+            "authors), `checkRun`, `workflowRun`, or `ci` (workflow runs and other CI systems' check runs)."
         ),
     )
     event_time: AwareDatetime = Field(
@@ -135,8 +139,10 @@ def newer(triggers: list[Trigger], event_time: datetime, event_id: int | None) -
     return sorted(out, key=lambda t: (t.at, t.id), reverse=True)
 
 
-def trusted_feedback(comments: list[Any], reviews: list[Any], bot_login: str) -> list[Trigger]:
-    """Conversation comments and feedback reviews by trusted people (never our App, never a bot)."""
+def trusted_feedback(
+    comments: list[Any], review_comments: list[Any], reviews: list[Any], bot_login: str
+) -> list[Trigger]:
+    """Comments, review comments and change requests by trusted people (never our App, never a bot)."""
     out: list[Trigger] = []
     me = bot_login.lower()
 
@@ -147,6 +153,7 @@ def trusted_feedback(comments: list[Any], reviews: list[Any], bot_login: str) ->
 
     for kind, items, when in (
         ("comment", comments, "created_at"),
+        ("reviewComment", review_comments, "created_at"),
         ("review", reviews, "submitted_at"),
     ):
         for item in items:
@@ -163,7 +170,8 @@ def trusted_feedback(comments: list[Any], reviews: list[Any], bot_login: str) ->
     return out
 
 
-def failing_check_runs(check_runs: list[Any], own_app_slug: str) -> list[Trigger]:
+def failing_check_runs(check_runs: list[Any], skip_apps: frozenset[str]) -> list[Trigger]:
+    """Failed check runs, except those of the apps in ``skip_apps`` (by slug)."""
     out = []
     for run in check_runs:
         if (
@@ -172,7 +180,7 @@ def failing_check_runs(check_runs: list[Any], own_app_slug: str) -> list[Trigger
             or run.get("conclusion") not in FAILING
         ):
             continue
-        if str((run.get("app") or {}).get("slug") or "") == own_app_slug:
+        if str((run.get("app") or {}).get("slug") or "") in skip_apps:
             continue
         at = _ts(run.get("completed_at"))
         if at is not None:
@@ -208,13 +216,14 @@ def _collect(gh: RepoClient, args: DebounceArgs, head: str) -> list[Trigger]:
     since = args.event_time.isoformat()
     if args.kind == "comment":
         comments = gh.get_all(f"issues/{args.number}/comments", {"since": since})
+        review_comments = gh.get_all(f"pulls/{args.number}/comments", {"since": since})
         reviews = gh.get_all(f"pulls/{args.number}/reviews")
-        return trusted_feedback(list(comments), list(reviews), gh.bot_login())
+        return trusted_feedback(list(comments), list(review_comments), list(reviews), gh.bot_login())
     triggers: list[Trigger] = []
     if args.kind in ("checkRun", "ci"):
         runs = gh.get_all(f"commits/{head}/check-runs", {"filter": "all"}, key="check_runs")
-        slug = gh.bot_login().removesuffix("[bot]")
-        triggers += failing_check_runs(list(runs), slug)
+        skip = {gh.bot_login().removesuffix("[bot]")} | ({ACTIONS_APP} if args.kind == "ci" else set())
+        triggers += failing_check_runs(list(runs), frozenset(skip))
     if args.kind in ("workflowRun", "ci"):
         runs = gh.get_all("actions/runs", {"head_sha": head}, key="workflow_runs")
         triggers += failing_workflow_runs(list(runs))
