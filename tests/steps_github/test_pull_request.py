@@ -296,10 +296,6 @@ def test_bad_input_fails_naming_the_problem(
 
 
 def test_draft_is_kept_in_sync(gh: GitHubEmulator, sidecar: Sidecar) -> None:
-    from pressplay.testing.github_emulator._graphql import SDL
-
-    if "markPullRequestReadyForReview" not in SDL:
-        pytest.skip("the GitHub emulator does not implement markPullRequestReadyForReview yet")
     created = sidecar.run_step("pullRequest", pr_args(draft=True), outputs=OUTPUTS)
     assert created.phase == "Succeeded", created.message
     assert gh.pull(REPO, 1)["draft"] is True
@@ -307,6 +303,10 @@ def test_draft_is_kept_in_sync(gh: GitHubEmulator, sidecar: Sidecar) -> None:
     assert ready.phase == "Succeeded", ready.message
     assert "marked ready for review" in ready.outputs["summary"]
     assert gh.pull(REPO, 1)["draft"] is False
+    back = sidecar.run_step("pullRequest", pr_args(draft=True), outputs=OUTPUTS)
+    assert "marked draft" in back.outputs["summary"]
+    assert gh.pull(REPO, 1)["draft"] is True
+    assert len(pulls(gh)) == 1
 
 
 def test_an_open_pr_for_the_head_is_retargeted_not_duplicated(gh: GitHubEmulator, sidecar: Sidecar) -> None:
