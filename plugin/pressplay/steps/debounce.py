@@ -37,7 +37,8 @@ from pressplay.steps.base import Outcome, Running, StepArgs, StepContext, Succee
 from pressplay.types import Duration, Repo, format_duration
 
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
-FAILING = frozenset({"failure", "timed_out", "cancelled", "startup_failure", "action_required"})
+#: Conclusions that trigger CI remediation (the `ci-failure` Sensor filters on the same two).
+FAILING = frozenset({"failure", "timed_out"})
 #: Review states that trigger remediation (approvals, plain comments and dismissals do not).
 FEEDBACK_REVIEW_STATES = frozenset({"CHANGES_REQUESTED"})
 #: The App whose check runs are GitHub Actions jobs (their workflow run is the trigger).
