@@ -460,6 +460,7 @@ def test_http_bad_input_fails_naming_the_problem(sidecar: Sidecar, args: dict[st
     assert len(result.replies) == 1
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     "fault",
     [
@@ -591,6 +592,8 @@ def test_http_no_checks_at_all_after_grace(gh: GitHubEmulator, sidecar: Sidecar,
     assert allowed.outputs["state"] == "success"
 
 
+@pytest.mark.slow
+@pytest.mark.reliability
 def test_http_timeout_survives_a_sidecar_restart(
     gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar], clock: Clock, tmp_path: Path
 ) -> None:

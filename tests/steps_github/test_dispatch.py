@@ -375,6 +375,7 @@ def test_http_run_without_correlation_id_fails_loudly(gh: GitHubEmulator, sideca
     assert "(the run keeps going)" in result.message
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("route", "method", "fault"),
     [
@@ -400,6 +401,8 @@ def test_http_transient_faults_run_then_succeed_with_one_run(
     assert len(dispatched(gh)) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.reliability
 def test_http_timeout_survives_a_sidecar_restart(
     gh: GitHubEmulator, sidecar: Sidecar, clock: Clock, tmp_path: Path
 ) -> None:
