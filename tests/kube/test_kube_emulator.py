@@ -284,3 +284,17 @@ def test_merge_patch_is_rfc7386() -> None:
     assert merge_patch({"a": [{"b": "c"}]}, {"a": [1]}) == {"a": [1]}
     assert merge_patch({"e": None}, {"a": 1}) == {"e": None, "a": 1}
     assert merge_patch({}, {"a": {"bb": {"ccc": None}}}) == {"a": {"bb": {}}}
+
+
+def test_scripted_objects_are_checked_against_the_crd(
+    kube_emulator: KubeEmulator, api: Any, shared_dir: Any
+) -> None:
+    kube_emulator.add_application("api", status=app_status(OLD))
+    kube_emulator.script("api", [{"sync": {"revision": NEW}}])  # no sync.status: required by the CRD
+    get(api)
+    assert len(kube_emulator.schema_errors) == 1
+    assert (
+        "argocd/api after script step 1: status.sync: 'status' is a required property"
+        in kube_emulator.schema_errors[0]
+    )
+    kube_emulator.schema_errors.clear()  # the fixture fails the test on errors left here

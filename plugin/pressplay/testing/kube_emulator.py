@@ -288,6 +288,9 @@ class KubeEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._validator: Any = None
+        #: Schema errors of objects changed by scripts, hooks or :meth:`update` (API writes answer 422
+        #: instead). The ``kube_emulator`` fixture fails the test when this is not empty.
+        self.schema_errors: list[str] = []
         if crd is not None:
             self._validator = _validator_for(crd)
         self.url = ""
@@ -394,6 +397,7 @@ class KubeEmulator:
             obj = self._objects[(namespace, name)]
             edit(obj)
             obj["metadata"]["resourceVersion"] = self._next_rv()
+            self._check(obj, "update")
             return copy.deepcopy(obj)
 
     def set_status(self, name: str, status: Mapping[str, Any], namespace: str = "argocd") -> JsonObject:
@@ -405,7 +409,7 @@ class KubeEmulator:
         """Schema errors of ``obj`` against the CRD (empty without a CRD)."""
         if self._validator is None:
             return []
-        found = sorted(self._validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
+        found = sorted(self._validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
         return [f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in found]
 
     # --- scripting --------------------------------------------------------------------------------
@@ -470,6 +474,14 @@ class KubeEmulator:
             else:
                 obj["status"] = copy.deepcopy(dict(step))
             obj["metadata"]["resourceVersion"] = self._next_rv()
+            self._check(obj, f"script step {script.applied}")
+
+    def _check(self, obj: JsonObject, what: str) -> None:
+        meta = obj.get("metadata", {})
+        self.schema_errors.extend(
+            f"{meta.get('namespace')}/{meta.get('name')} after {what}: {error}"
+            for error in self.validate(obj)
+        )
 
     def handle(
         self, method: str, raw_path: str, content_type: str, raw_body: bytes

@@ -69,6 +69,8 @@ def kube_emulator(application_crd: dict[str, Any] | None) -> Iterator[Any]:
 
     with KubeEmulator(crd=application_crd) as emulator:
         yield emulator
+    if emulator.schema_errors:
+        pytest.fail("objects not valid against the Application CRD:\n" + "\n".join(emulator.schema_errors))
 
 
 @pytest.fixture
