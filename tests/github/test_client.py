@@ -322,3 +322,30 @@ def test_response_headers_are_case_insensitive(emu: GitHubEmulator, clients: Git
     assert resp.headers["ETag"] == resp.headers["etag"] == resp.etag
     again = clients.repo(REPO).get("")
     assert again.not_modified and again.headers["X-RateLimit-Remaining"]
+
+
+def test_github_enterprise_server_layout() -> None:
+    """GHES: REST under https://HOST/api/v3, GraphQL at https://HOST/api/graphql."""
+    with GitHubEmulator(api_prefix="/api/v3") as emu:
+        emu.create_repo(REPO)
+        emu.push(REPO, "feature", {"x.txt": "x\n"})
+        number = emu.add_issue(REPO, "paged")
+        for i in range(120):
+            emu.add_comment(REPO, number, f"c{i}")
+        settings = emu.settings()
+        assert settings.github_api_url.endswith("/api/v3")
+        clients = GitHubClients(settings)
+        repo = clients.repo(REPO)
+        assert repo.get("").json["url"] == f"{emu.url}/repos/{REPO}"
+        assert len(repo.get_all(f"issues/{number}/comments")) == 120
+        pr = repo.post("pulls", {"head": "feature", "base": "main", "title": "x"}).json
+        data = repo.graphql(
+            "query($o: String!, $n: String!, $num: Int!) { repository(owner: $o, name: $n) "
+            "{ pullRequest(number: $num) { number } } }",
+            {"o": "acme", "n": "api", "num": pr["number"]},
+        )
+        assert data == {"repository": {"pullRequest": {"number": pr["number"]}}}
+        assert repo.bot_login() == "pressplay-emulator[bot]"
+        assert all(not r.path.startswith("/api/") for r in emu.requests)
+        assert emu.requests_to(r"^/graphql$")
+        clients.close()

@@ -220,6 +220,12 @@ class GitHubClients:
             raise GitHubPermanentError(f"GitHub is not configured: {_SETTINGS_HINT}.")
         self.app_id = str(settings.github_app_id)
         self.api_url = settings.github_api_url.rstrip("/")
+        #: GitHub Enterprise Server serves GraphQL at /api/graphql next to the REST /api/v3
+        self.graphql_url = (
+            self.api_url.removesuffix("/api/v3") + "/api/graphql"
+            if self.api_url.endswith("/api/v3")
+            else "/graphql"
+        )
         self._fixed_installation = settings.github_installation_id
         self.__private_key = _read_private_key(settings.github_private_key_file)
         self._cache_strategy = MemCacheStrategy()
@@ -439,6 +445,8 @@ def _transport_error(exc: BaseException, method: str, route: str) -> GitHubTempo
 
 
 def _api_path(url: str, api_url: str) -> str:
+    if url.endswith("/api/graphql"):
+        return "/graphql"
     if url.startswith(api_url):
         url = url[len(api_url) :]
     elif "://" in url:
@@ -504,13 +512,14 @@ class RepoClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (),
+        url: str | None = None,
     ) -> GitHubResponse:
         installation = self.installation_id
         gh = self.clients._installation_gh(installation)
         return self.clients._send(
             gh,
             method,
-            self._url(path),
+            url or self._url(path),
             repo=self.full_name,
             params=params,
             json=json,
@@ -607,12 +616,10 @@ class RepoClient:
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run a GraphQL query/mutation as the installation; returns ``data``. GraphQL ``errors`` map to
         PermanentError (``RATE_LIMITED`` → TemporaryError)."""
-        api = self.clients.api_url
-        url = re.sub(r"/api/v3$", "/api/graphql", api) if api.endswith("/api/v3") else "/graphql"
         payload: dict[str, Any] = {"query": query}
         if variables:
             payload["variables"] = dict(variables)
-        resp = self._request("POST", url, json=payload)
+        resp = self._request("POST", "/graphql", json=payload, url=self.clients.graphql_url)
         body = resp.json if isinstance(resp.json, dict) else {}
         errors = body.get("errors") or []
         if errors:

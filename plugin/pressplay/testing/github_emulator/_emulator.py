@@ -93,6 +93,7 @@ class GitHubEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], datetime] | None = None,
+        api_prefix: str = "",
     ) -> None:
         self.app_id = app_id
         self.app_slug = app_slug
@@ -105,6 +106,10 @@ class GitHubEmulator:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._offset = timedelta()
         self.lock = threading.RLock()
+        #: "" (github.com layout) or "/api/v3" (GitHub Enterprise Server: REST under /api/v3,
+        #: GraphQL at /api/graphql)
+        self.api_prefix = api_prefix.rstrip("/")
+        self.root_url = ""
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
@@ -156,7 +161,8 @@ class GitHubEmulator:
         with os.fdopen(fd, "wb") as handle:
             handle.write(self.__private_pem)
         port = self._front.start(self.host, self.port)
-        self.url = f"http://{self.host}:{port}"
+        self.root_url = f"http://{self.host}:{port}"
+        self.url = self.root_url + self.api_prefix
         self.shapes = Shapes(self.url, self.web_url)
         return self
 
@@ -166,7 +172,7 @@ class GitHubEmulator:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-        self.url = ""
+        self.url = self.root_url = ""
 
     def __enter__(self) -> GitHubEmulator:
         return self.start()

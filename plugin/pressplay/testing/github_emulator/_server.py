@@ -181,7 +181,7 @@ def paginate(
     def url(n: int) -> str:
         args = {k: v for k, v in request.args.items(multi=False) if k != "page"}
         args["page"] = str(n)
-        return f"{emu.url}{request.path}?{urlencode(args)}"
+        return f"{emu.root_url}{request.path}?{urlencode(args)}"
 
     if page < last:
         links.append(f'<{url(page + 1)}>; rel="next"')
@@ -229,11 +229,11 @@ class HttpFront:
         response = self.handle(request)
         return response(environ, start_response)
 
-    def _fault(self, request: Request) -> Fault | None:
+    def _fault(self, request: Request, path: str) -> Fault | None:
         emu = self.emu
         with emu.lock:
             for fault in emu.faults:
-                if fault.matches(request.method, request.path):
+                if fault.matches(request.method, path):
                     fault.hits += 1
                     return fault
             rnd = emu.random_faults
@@ -250,7 +250,16 @@ class HttpFront:
         emu = self.emu
         method = request.method
         path = request.path.rstrip("/") or "/"
-        fault = self._fault(request)
+        prefix = emu.api_prefix
+        if prefix:  # GitHub Enterprise Server layout: REST under /api/v3, GraphQL at /api/graphql
+            if path == "/api/graphql":
+                path = "/graphql"
+            elif path == prefix or path.startswith(prefix + "/"):
+                path = path[len(prefix) :] or "/"
+            else:
+                path = "/__outside_the_api__"
+        request.environ["github_emulator.path"] = path
+        fault = self._fault(request, path)
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
@@ -405,7 +414,7 @@ class HttpFront:
     ) -> None:
         rec = RecordedRequest(
             method=request.method,
-            path=request.path,
+            path=request.environ.get("github_emulator.path", request.path),
             query=dict(request.args.items(multi=False)),
             status=status,
             conditional=conditional,
