@@ -329,3 +329,25 @@ def test_exit_handlers_never_change_the_result(objects: Objects) -> None:
         for group in handler["steps"]:
             for step_ in group:
                 assert step_["continueOn"] == {"failed": True, "error": True}, (flow, step_["name"])
+
+
+def _code_blocks(text: str, language: str) -> list[str]:
+    return [
+        "\n".join(line.removeprefix("   ") for line in block.splitlines())
+        for block in re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+    ]
+
+
+def test_prompt_examples_are_valid_documents(objects: Objects) -> None:
+    """The verdict the acceptance agent is shown and the spec the triage agent is shown both parse."""
+    from pressplay.acceptance_spec import parse_spec, parse_verdict
+
+    data = objects[("ConfigMap", "controller-agents")]["data"]
+    verdicts = _code_blocks(data["acceptance_system-prompt.md"], "json")
+    assert len(verdicts) == 1
+    verdict = parse_verdict(verdicts[0])
+    assert verdict.items[0].passed is True
+    specs = _code_blocks(data["triage_system-prompt.md"], "yaml")
+    assert len(specs) == 1
+    spec = parse_spec(specs[0])
+    assert [c.kind for c in spec.criteria] == ["checks", "agent"]
