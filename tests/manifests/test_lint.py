@@ -287,6 +287,9 @@ def test_no_parameters_in_shell_source() -> None:
             - name: script
               inputs: {parameters: [{name: title}]}
               script: {image: python, command: [python], source: "print('{{inputs.parameters.title}}')"}
+            - name: inline-python
+              inputs: {parameters: [{name: title}]}
+              container: {image: python, command: [python3.12, -c], args: ["print('{{inputs.parameters.title}}')"]}
             - name: safe
               inputs: {parameters: [{name: branch}]}
               container: {image: alpine, command: [sh, -c, 'git checkout "$BRANCH"'], env: [{name: BRANCH, value: "{{inputs.parameters.branch}}"}]}
@@ -295,11 +298,12 @@ def test_no_parameters_in_shell_source() -> None:
     )
     shell = [f for f in findings if "shell source" in f.message]
     assert [f.path for f in shell] == [
+        "spec.templates[inline-python].container.command/args[2]",
         "spec.templates[main].container.command/args[2]",
         "spec.templates[script].script.source",
     ]
-    assert "{{inputs.parameters.branch}} is substituted into shell source" in shell[0].message
-    assert "env var" in shell[0].message
+    assert "{{inputs.parameters.branch}} is substituted into shell source" in shell[1].message
+    assert "env var" in shell[1].message
 
 
 def test_synchronization_v4_syntax_and_lock_names() -> None:

@@ -1,4 +1,4 @@
-"""No template tags in shell source: values reach containers as env vars or files.
+"""No template tags in shell (or interpreter) source: values reach containers as env vars or files.
 
 A tag in ``script.source`` or in the script given to ``sh -c`` is substituted *into the program
 text*: a branch name, comment or title containing ``$(...)``, backticks or quotes then runs as
@@ -18,6 +18,8 @@ from pressplay.lint import expressions
 from pressplay.lint.core import Document, LintContext
 
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"})
+#: Interpreters that take program text as an argument (`python -c SRC`, `node -e SRC`, ...).
+INTERPRETERS = {"python": "c", "python3": "c", "node": "e", "perl": "e", "ruby": "e", "pwsh": "c"}
 _SAFE_TAG = re.compile(r"^(inputs\.artifacts\.[\w-]+\.path|outputs\.(parameters|artifacts)\.[\w-]+\.path)$")
 
 
@@ -38,10 +40,15 @@ def _shell_script_index(argv: list[Any]) -> int | None:
     """Index of the script argument in ``sh -c SCRIPT`` (or ``bash -ec SCRIPT`` ...), if any."""
     if not argv or not isinstance(argv[0], str):
         return None
-    if PurePosixPath(argv[0]).name not in SHELLS:
+    program = PurePosixPath(argv[0]).name
+    if program in SHELLS:
+        flag = "c"
+    elif re.sub(r"[\d.]+$", "", program) in INTERPRETERS:
+        flag = INTERPRETERS[re.sub(r"[\d.]+$", "", program)]
+    else:
         return None
     for index, arg in enumerate(argv[1:], start=1):
-        if isinstance(arg, str) and arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+        if isinstance(arg, str) and arg.startswith("-") and not arg.startswith("--") and flag in arg[1:]:
             return index + 1 if index + 1 < len(argv) else None
     return None
 
