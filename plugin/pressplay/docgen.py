@@ -7,12 +7,14 @@ them, and a test (``pressplay docs --check``) fails when a committed page is sta
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from pressplay.steps.registry import get_step, known_steps
+from pressplay.types import format_duration
 
 BEGIN = "<!-- BEGIN GENERATED ARGS -->"
 END = "<!-- END GENERATED ARGS -->"
@@ -50,10 +52,17 @@ def args_table(model: type[BaseModel]) -> str:
     schema = model.model_json_schema(by_alias=True, mode="validation")
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
+    durations = {
+        (info.alias or name): info.default
+        for name, info in model.model_fields.items()
+        if isinstance(info.default, timedelta)
+    }
     rows = ["| argument | type | required / default | description |", "|---|---|---|---|"]
     for name, prop in schema.get("properties", {}).items():
         if name in required:
             default = "**required**"
+        elif name in durations:
+            default = f"`{format_duration(durations[name])}`"
         elif "default" in prop:
             value = prop["default"]
             default = "—" if value is None else f"`{json.dumps(value)}`"
