@@ -325,3 +325,12 @@ def test_an_unchanged_wait_costs_no_rate_limit(gh: GitHubEmulator, sidecar: Side
     assert gh.requests, "the poll read GitHub"
     assert {r.status for r in gh.requests} == {304}
     assert sum(r.cost for r in gh.requests) == 0
+
+
+def test_an_expired_wait_does_not_leave_auto_merge_behind(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    gh.protect_branch(REPO, "main", required_approvals=1)
+    result = call(sidecar, mode="auto", since=long_ago())
+    assert result.phase == "Failed"
+    assert "timed out after 1h" in result.message
+    assert "branch protection is not satisfied" in result.message
+    assert gh.pull(REPO, 1)["auto_merge"] is None

@@ -305,7 +305,12 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
         if changes_by:
             if we_enabled:
                 repo.graphql(_DISABLE, {"id": pr["node_id"]})
-        elif pr.get("auto_merge") is None and not pr.get("draft") and pr.get("mergeable_state") != "dirty":
+        elif (
+            pr.get("auto_merge") is None
+            and not pr.get("draft")
+            and pr.get("mergeable_state") != "dirty"
+            and not deadline.passed(now)  # a wait that is over does not leave auto-merge behind
+        ):
             declined = _enable_auto_merge(repo, pr, args.method)
             if declined is not None:
                 block = declined
