@@ -38,8 +38,9 @@ RESOURCE = f"{PLURAL}.{GROUP}"
 REQUEST_TIMEOUT = (3.05, 10.0)
 #: The Role that grants the plugin's ServiceAccount access to Applications (see docs/steps/argocd.md).
 RBAC_HINT = (
-    "the Role in manifests/plugin grants that (apiGroups [argoproj.io], resources [applications], "
-    "verbs [get, patch]); bind it to the plugin's ServiceAccount in the Application's namespace"
+    "the Role pressplay-argocd-applications in manifests/plugin grants that (apiGroups [argoproj.io], "
+    "resources [applications], verbs [get, patch]); bind it to the plugin's ServiceAccount in the "
+    "Application's namespace"
 )
 
 JsonObject = dict[str, Any]
