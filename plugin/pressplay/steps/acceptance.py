@@ -493,7 +493,7 @@ def render_report(results: list[CriterionResult], spec: AcceptanceSpec, sha: str
 # -- the step ---------------------------------------------------------------------------------------
 
 
-def _load_spec(args: AcceptanceArgs, gh: RepoClient, base_ref: str) -> tuple[AcceptanceSpec, str]:
+def _load_spec(args: AcceptanceArgs, gh: RepoClient, base_ref: str | None) -> tuple[AcceptanceSpec, str]:
     if args.spec is not None:
         return parse_spec(args.spec, "the inline acceptance spec (`spec`)"), ""
     assert args.spec_path is not None
@@ -504,7 +504,7 @@ def _load_spec(args: AcceptanceArgs, gh: RepoClient, base_ref: str) -> tuple[Acc
         ref,
         hint="add the task's acceptance spec (docs/acceptance-spec.md) or fix `specPath`",
     )
-    return parse_spec(file.text, f"{args.spec_path} (at {ref})"), file.html_url
+    return parse_spec(file.text, f"{args.spec_path} (at {ref or 'the default branch'})"), file.html_url
 
 
 def _run_anchor(gh: RepoClient, sha: str, context: str) -> datetime | None:
@@ -609,7 +609,7 @@ def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
     if pr.get("state") != "open" and not pr.get("merged"):
         return Failed(f"{args.repo}#{args.number} is closed without being merged: nothing to accept")
     try:
-        spec, spec_url = _load_spec(args, gh, str((pr.get("base") or {}).get("ref") or "") or None)  # type: ignore[arg-type]
+        spec, spec_url = _load_spec(args, gh, str((pr.get("base") or {}).get("ref") or "") or None)
     except SpecError as exc:
         set_status(gh, sha, args.context, "error", "acceptance spec invalid: see the workflow", None)
         return Failed(
