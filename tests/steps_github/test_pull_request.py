@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pressplay.github import reset_clients
@@ -338,3 +340,15 @@ def test_markers_inside_the_body_text_cannot_break_the_section() -> None:
     once = merge_body("human", tricky)
     assert once.count(BEGIN) == once.count(END) == 1
     assert merge_body(once, tricky) == once
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=_text, after=_text, old=_text, new=_text)
+def test_human_text_around_the_section_always_survives(before: str, after: str, old: str, new: str) -> None:
+    assume(all(m not in x for x in (before, after) for m in (BEGIN, END)))
+    merged = merge_body(before + section(old) + after, new)
+    assert merged == before + section(new) + after
+    assert merge_body(merged, new) == merged
