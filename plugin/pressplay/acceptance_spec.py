@@ -327,6 +327,10 @@ def check_probe_url(value: str) -> None:
         raise ValueError(f"only http:// and https:// URLs may be probed, got {parts.scheme or 'no'} scheme")
     if not parts.hostname:
         raise ValueError("the URL has no host, e.g. https://preview.example.com/health")
+    if parts.username or parts.password:
+        raise ValueError(
+            "the URL carries credentials, which would end up in the PR report: probe a public URL"
+        )
     try:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:

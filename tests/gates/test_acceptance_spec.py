@@ -118,6 +118,7 @@ def test_docs_example_is_valid() -> None:
         ),
         ("version: 1\ncriteria: [{kind: http, url: 'file:///etc/passwd'}]", "only http:// and https://"),
         ("version: 1\ncriteria: [{kind: http, url: 'http://169.254.169.254/latest'}]", "link-local"),
+        ("version: 1\ncriteria: [{kind: http, url: 'https://u:p@x.example/'}]", "carries credentials"),
         (
             "version: 1\ncriteria: [{kind: http, url: 'https://x.example', bodyPattern: '(['}]",
             "not a valid regular expression",

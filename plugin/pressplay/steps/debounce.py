@@ -27,7 +27,7 @@ gets its own CI and its own events. A closed pull request never proceeds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -214,7 +214,7 @@ def failing_workflow_runs(runs: list[Any]) -> list[Trigger]:
 
 
 def _collect(gh: RepoClient, args: DebounceArgs, head: str) -> list[Trigger]:
-    since = args.event_time.isoformat()
+    since = args.event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if args.kind == "comment":
         comments = gh.get_all(f"issues/{args.number}/comments", {"since": since})
         review_comments = gh.get_all(f"pulls/{args.number}/comments", {"since": since})
