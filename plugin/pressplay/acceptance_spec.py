@@ -133,7 +133,12 @@ class HttpCriterion(_Criterion):
     """An HTTP(S) probe."""
 
     kind: Literal["http"]
-    url: str = Field(..., max_length=2048, description="`http://` or `https://` URL to request.")
+    url: str = Field(
+        ...,
+        max_length=2048,
+        description="`http://` or `https://` URL to request (no credentials in it).",
+        json_schema_extra={"pattern": "^https?://[^/?#@\\s]+([/?#]\\S*)?$"},
+    )
     method: Literal["GET", "HEAD"] = Field("GET", description="HTTP method.")
     expect_status: Annotated[
         list[int],
