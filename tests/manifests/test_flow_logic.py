@@ -1,0 +1,208 @@
+"""The flows' control logic, run through a model of Argo's DAG semantics (``argo_dag``): which steps
+run, in which order, with which arguments, for the paths a task can take (green, CI fixed, CI never
+green, deploy, acceptance spec or default, acceptance failing) and for remediation's debounce."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from .argo_dag import Node, Simulator, flatten
+
+Objects = Mapping[tuple[str, str], Mapping[str, Any]]
+SHA = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+WORKFLOW = {"name": "press-play-x", "namespace": "pressplay", "status": "Running", "parameters": {}}
+
+
+class World:
+    """Answers leaf templates like the sidecar and the agent would, and records what was asked."""
+
+    def __init__(self, checks: list[str] | None = None, acceptance: str = "Succeeded") -> None:
+        self.checks = list(checks or ["success"])
+        self.acceptance = acceptance
+
+    def __call__(self, name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "agent-step/agent-step":
+            return "Succeeded", {
+                "summary": f"{args['agent']} done",
+                "commit-sha": SHA,
+                "verdict": '{"version": 1}',
+            }
+        if name == "open-pr":
+            return "Succeeded", {
+                "number": "12",
+                "url": "https://github.com/acme/widgets/pull/12",
+                "headSha": SHA,
+            }
+        if name == "checks":
+            state = self.checks.pop(0) if len(self.checks) > 1 else self.checks[0]
+            if state != "success" and args["onFailure"] == "fail":
+                return "Failed", {"state": state}
+            return "Succeeded", {"state": state, "failing": "[]" if state == "success" else '["build"]'}
+        if name == "checks-final":
+            return "Succeeded", {"sha": SHA, "checks": "[]"}
+        if name in ("acceptance", "acceptance-default"):
+            return self.acceptance, {"passed": str(self.acceptance == "Succeeded").lower()}
+        if name == "merge":
+            return "Succeeded", {"sha": "f" * 40}
+        return "Succeeded", {}
+
+
+def run_pipeline(objects: Objects, world: World, **overrides: str) -> tuple[Node, Simulator]:
+    simulator = Simulator(objects[("WorkflowTemplate", "task")], world, WORKFLOW)
+    arguments = {
+        "repo": "acme/widgets",
+        "repoKey": "acme.widgets",
+        "taskId": "7",
+        "title": "Add the health endpoint",
+        "branch": "pressplay/task-7",
+        **overrides,
+    }
+    return simulator.call("pipeline", arguments), simulator
+
+
+def ran(node: Node) -> dict[str, str]:
+    return flatten(node)
+
+
+def test_green_path(objects: Objects) -> None:
+    node, sim = run_pipeline(objects, World())
+    phases = ran(node)
+    assert node.phase == "Succeeded"
+    order = [name for name, _ in sim.calls]
+    assert order == [
+        "dependencies",
+        "agent-step/agent-step",
+        "agent-step/agent-step",
+        "agent-step/agent-step",
+        "open-pr",
+        "checks",
+        "checks-final",
+        "agent-step/agent-step",
+        "acceptance-default",
+        "merge",
+        "report",
+    ]
+    agents = [args["agent"] for name, args in sim.calls if name == "agent-step/agent-step"]
+    assert agents == ["author", "lint", "tests", "acceptance"]
+    assert (
+        phases["ci.fix"] == "Skipped"
+        and phases["ci.again"] == "Omitted"
+        and phases["ci.give-up"] == "Skipped"
+    )
+    assert phases["deploy-agent"] == phases["deploy"] == phases["argocd"] == "Skipped"
+    assert phases["report-stopped"] == "Omitted" and phases["report-merged"] == "Succeeded"
+    report = next(args for name, args in sim.calls if name == "report")
+    assert report["number"] == "12" and "merged as " + "f" * 40 in report["body"]
+
+
+def test_ci_fixed_within_the_budget(objects: Objects) -> None:
+    node, sim = run_pipeline(objects, World(checks=["failure", "failure", "success"]), ciFixAttempts="2")
+    phases = ran(node)
+    assert node.phase == "Succeeded"
+    fixes = [
+        args
+        for name, args in sim.calls
+        if name == "agent-step/agent-step" and args["agent"] == "ci-remediator"
+    ]
+    assert [f["step"] for f in fixes] == ["ci-fix-1", "ci-fix-2"]
+    assert all(f["context"] == '["build"]' for f in fixes)  # the failing checks reach the agent as a file
+    assert phases["ci.again.again.checks"] == "Succeeded"
+    assert phases["ci.again.again.give-up"] == "Skipped"
+    assert phases["merge"] == "Succeeded"
+
+
+def test_ci_never_green_ends_failed_and_reports(objects: Objects) -> None:
+    node, sim = run_pipeline(objects, World(checks=["failure"]), ciFixAttempts="2")
+    phases = ran(node)
+    assert node.phase == "Failed"
+    fixes = [a for n, a in sim.calls if n == "agent-step/agent-step" and a["agent"] == "ci-remediator"]
+    assert len(fixes) == 2  # bounded
+    assert phases["ci.again.again.give-up"] == "Failed"  # the final failed state names the failing checks
+    assert phases["ci"] == "Failed"
+    assert phases["merge"] == "Omitted" and phases["acceptance-agent"] == "Omitted"
+    assert phases["report-stopped"] == "Succeeded"
+    stopped = [a for n, a in sim.calls if n == "report"]
+    assert len(stopped) == 1 and "stopped task 7" in stopped[0]["body"]
+
+
+def test_deploy_and_argocd_wait_for_the_checked_head(objects: Objects) -> None:
+    node, sim = run_pipeline(
+        objects, World(), deployAgent="true", deployWorkflow="deploy.yml", argocdApp="widgets-preview"
+    )
+    assert node.phase == "Succeeded"
+    calls = dict(sim.calls)
+    assert calls["deploy"]["headSha"] == SHA and calls["deploy"]["branch"] == "pressplay/task-7"
+    assert calls["argocd"]["revision"] == SHA and calls["argocd"]["app"] == "widgets-preview"
+    order = [n if n != "agent-step/agent-step" else a["agent"] for n, a in sim.calls]
+    assert order.index("deploy") < order.index("argocd") < order.index("acceptance") < order.index("merge")
+    assert order.index("deploy") > order.index("checks-final")
+
+
+@pytest.mark.parametrize(
+    ("spec", "used", "skipped"),
+    [
+        ("", "acceptance-default", "acceptance"),
+        (".pressplay/tasks/7/acceptance.yaml", "acceptance", "acceptance-default"),
+    ],
+)
+def test_acceptance_spec_or_default(objects: Objects, spec: str, used: str, skipped: str) -> None:
+    node, sim = run_pipeline(objects, World(), acceptancePath=spec)
+    phases = ran(node)
+    assert phases[used] == "Succeeded" and phases[skipped] == "Skipped"
+    assert phases["merge"] == "Succeeded"
+    call = dict(sim.calls)[used]
+    assert call["verdict"] == '{"version": 1}'  # the acceptance agent's verdict reaches the step
+    if spec:
+        assert call["specPath"] == spec
+
+
+def test_failed_acceptance_blocks_the_merge(objects: Objects) -> None:
+    node, _sim = run_pipeline(objects, World(acceptance="Failed"))
+    phases = ran(node)
+    assert node.phase == "Failed"
+    assert phases["merge"] == "Omitted" and phases["report-stopped"] == "Succeeded"
+
+
+def test_prompt_mod_reaches_every_agent_of_a_task(objects: Objects) -> None:
+    _node, sim = run_pipeline(objects, World(checks=["failure", "success"]), prompt_mod="Be terse.")
+    agents = [a for n, a in sim.calls if n == "agent-step/agent-step"]
+    assert {a["agent"] for a in agents} == {"author", "lint", "tests", "ci-remediator", "acceptance"}
+    assert all(a["prompt_mod"] == "Be terse." for a in agents)
+
+
+@pytest.mark.parametrize("flow", ["pr-remediation", "ci-remediation"])
+@pytest.mark.parametrize("proceed", ["true", "false"])
+def test_remediation_acts_only_on_the_newest_trigger(objects: Objects, flow: str, proceed: str) -> None:
+    def world(name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "debounce":
+            return "Succeeded", {"proceed": proceed}
+        if name == "agent-step/agent-step":
+            return "Succeeded", {"summary": "fixed", "commit-sha": SHA}
+        return "Succeeded", {}
+
+    params = {
+        "repo": "acme/widgets",
+        "number": "12",
+        "branch": "pressplay/task-7",
+        "delivery": "d-1",
+        "check": "build",
+        "headSha": SHA,
+        "conclusion": "failure",
+        "detailsUrl": "https://ci",
+        "feedbackUrl": "https://c",
+        "feedback": "x",
+    }
+    simulator = Simulator(objects[("WorkflowTemplate", flow)], world, {**WORKFLOW, "parameters": params})
+    node = simulator.call("remediate", {"repoKey": "acme.widgets", "taskId": "7"})
+    names = [n for n, _ in simulator.calls]
+    assert node.phase == "Succeeded"
+    if proceed == "true":
+        assert names == ["debounce", "agent-step/agent-step", names[-1]] and names[-1] in ("reply", "report")
+        agent = simulator.calls[1][1]
+        assert agent["taskId"] == "7" and agent["branch"] == "pressplay/task-7"
+        assert agent["step"].endswith("-d-1")  # keyed by the delivery: a redelivery resumes, not redoes
+    else:
+        assert names == ["debounce"]  # no agent, and no empty reply either
