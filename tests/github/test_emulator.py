@@ -438,3 +438,27 @@ def test_graphql_draft_mutations(gh: GitHubEmulator, http: httpx.Client) -> None
     back = "mutation($id: ID!) { convertPullRequestToDraft(input: {pullRequestId: $id}) { pullRequest { isDraft } } }"
     out = http.post("/graphql", json={"query": back, "variables": {"id": pr["node_id"]}}).json()
     assert out["data"]["convertPullRequestToDraft"]["pullRequest"] == {"isDraft": True}
+
+
+def test_review_comments_and_route_overrides(gh: GitHubEmulator, http: httpx.Client) -> None:
+    from pressplay.testing.github_emulator._server import Reply
+
+    number = gh.open_pull(R, "feature")
+    early = gh.add_review_comment(
+        R, number, "nit", user="ann", path="app.py", at=gh.now() - timedelta(hours=1)
+    )
+    late = gh.add_review_comment(R, number, "rename this", user="bob", path="app.py", line=1)
+    got = http.get(f"/repos/{R}/pulls/{number}/comments").json()
+    assert [(c["id"], c["user"]["login"], c["path"]) for c in got] == [
+        (early, "ann", "app.py"),
+        (late, "bob", "app.py"),
+    ]
+    since = (gh.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert [
+        c["id"] for c in http.get(f"/repos/{R}/pulls/{number}/comments", params={"since": since}).json()
+    ] == [late]
+    # a test may replace any route; its handler wins over the emulator's own
+    gh._front.router.add(
+        "GET", "/repos/{owner}/{repo}/pulls/{number}/comments", lambda request, **_: Reply([])
+    )
+    assert http.get(f"/repos/{R}/pulls/{number}/comments").json() == []

@@ -81,6 +81,7 @@ def _models() -> dict[tuple[str, str], Any]:
         ("DELETE", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"): m.PullRequestSimple,
         ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"): list[m.PullRequestReview],
         ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"): m.PullRequestMergeResult,
+        ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments"): list[m.PullRequestReviewComment],
         ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"): list[m.DiffEntry],
         ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"): list[m.Commit],
         ("GET", "/repos/{owner}/{repo}/issues"): list[m.Issue],
@@ -235,6 +236,8 @@ def drive(emu: GitHubEmulator) -> list[Exchange]:
         call("GET", f"{base}/pulls/{number}/requested_reviewers")
         emu.add_review(R, number, user="alice", state="APPROVED", body="lgtm")
         call("GET", f"{base}/pulls/{number}/reviews")
+        emu.add_review_comment(R, number, "rename this", user="alice", path="src/app.py", line=1)
+        call("GET", f"{base}/pulls/{number}/comments", params={"since": "2000-01-01T00:00:00Z"})
         call("GET", f"{base}/pulls/{number}/files")
         call("GET", f"{base}/pulls/{number}/commits")
         call("GET", f"{base}/pulls/{number}/merge")

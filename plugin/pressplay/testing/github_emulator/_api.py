@@ -222,6 +222,7 @@ def build_router(emu: GitHubEmulator) -> Router:
     r.add("POST", R + "/pulls/{number}/requested_reviewers", api.request_reviewers)
     r.add("DELETE", R + "/pulls/{number}/requested_reviewers", api.remove_requested_reviewers)
     r.add("GET", R + "/pulls/{number}/reviews", api.list_reviews)
+    r.add("GET", R + "/pulls/{number}/comments", api.list_review_comments)
     r.add("PUT", R + "/pulls/{number}/merge", api.merge_pull)
     r.add("GET", R + "/pulls/{number}/merge", api.check_merged)
     r.add("GET", R + "/pulls/{number}/files", api.pull_files)
@@ -250,6 +251,7 @@ def build_router(emu: GitHubEmulator) -> Router:
     r.add("GET", R + "/actions/workflows/{workflow_id}/runs", api.list_runs)
     r.add("GET", R + "/actions/runs", api.list_runs)
     r.add("GET", R + "/actions/runs/{run_id}", api.get_run)
+    r.sealed = True
     return r
 
 
@@ -911,6 +913,18 @@ class _Api:
         issue = self.pull(state, number)
         reviews = sorted((r for r in state.reviews.values() if r.number == issue.number), key=lambda r: r.id)
         page, headers = paginate(self.emu, request, [self.s.review(state, r) for r in reviews])
+        return Reply(page, headers=headers)
+
+    def list_review_comments(self, request: Request, owner: str, repo: str, number: str, **_: Any) -> Reply:
+        state = self.repo(owner, repo)
+        issue = self.pull(state, number)
+        found = sorted(
+            (c for c in state.review_comments.values() if c.number == issue.number), key=lambda c: c.id
+        )
+        since = request.args.get("since")
+        if since:
+            found = [c for c in found if (self.s_iso(c.updated_at) or "") >= since]
+        page, headers = paginate(self.emu, request, [self.s.review_comment(state, c) for c in found])
         return Reply(page, headers=headers)
 
     def merge_pull(self, request: Request, owner: str, repo: str, number: str, body: Any, **_: Any) -> Reply:

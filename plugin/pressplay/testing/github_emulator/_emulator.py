@@ -31,6 +31,7 @@ from pressplay.testing.github_emulator._model import (
     PullData,
     RepoState,
     Review,
+    ReviewComment,
     Shapes,
     StatusEntry,
     User,
@@ -759,6 +760,40 @@ class GitHubEmulator:
             if user in issue.pull.requested_reviewers:
                 issue.pull.requested_reviewers.remove(user)
             return review.id
+
+    def add_review_comment(
+        self,
+        repo: str,
+        number: int,
+        body: str,
+        *,
+        user: str = "reviewer",
+        path: str | None = None,
+        line: int = 1,
+        author_association: str = "MEMBER",
+        at: datetime | None = None,
+    ) -> int:
+        """A review comment on the diff of PR ``number`` (``GET /pulls/{number}/comments``); ``at``
+        sets its time (default: now)."""
+        with self.lock:
+            state = self._repo(repo)
+            issue = self._pull(state, number)
+            assert issue.pull is not None
+            when = at or self.now()
+            comment = ReviewComment(
+                id=self._new_id() * 53,
+                number=number,
+                body=body,
+                user=self._user(user),
+                path=path or next(iter(sorted(state.commits[issue.pull.head_sha].tree)), "README.md"),
+                line=line,
+                commit_id=issue.pull.head_sha,
+                author_association=author_association,
+                created_at=when,
+                updated_at=when,
+            )
+            state.review_comments[comment.id] = comment
+            return comment.id
 
     def set_mergeable(
         self, repo: str, number: int, mergeable: bool | None = True, state: str | None = None

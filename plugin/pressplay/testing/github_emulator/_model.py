@@ -86,6 +86,21 @@ class Review:
 
 
 @dataclass
+class ReviewComment:
+    id: int
+    number: int
+    body: str
+    user: User
+    path: str
+    line: int
+    commit_id: str
+    author_association: str
+    created_at: datetime
+    updated_at: datetime
+    review_id: int | None = None
+
+
+@dataclass
 class PullData:
     head_ref: str
     head_owner: str
@@ -220,6 +235,7 @@ class RepoState:
     issues: dict[int, Issue] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)
     reviews: dict[int, Review] = field(default_factory=dict)
+    review_comments: dict[int, ReviewComment] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)  # lower-cased name -> label
     statuses: list[StatusEntry] = field(default_factory=list)
     check_suites: dict[int, CheckSuite] = field(default_factory=dict)
@@ -814,6 +830,43 @@ class Shapes:
             "submitted_at": iso(rv.submitted_at),
             "commit_id": rv.commit_id,
             "author_association": rv.author_association,
+        }
+
+    def review_comment(self, repo: RepoState, rc: ReviewComment) -> JSON:
+        r = f"{self.api}/repos/{repo.full_name}"
+        url = f"{r}/pulls/comments/{rc.id}"
+        html = f"{self.web}/{repo.full_name}/pull/{rc.number}#discussion_r{rc.id}"
+        return {
+            "url": url,
+            "pull_request_review_id": rc.review_id,
+            "id": rc.id,
+            "node_id": node_id("PRRC", rc.id),
+            "diff_hunk": f"@@ -{rc.line},1 +{rc.line},1 @@",
+            "path": rc.path,
+            "position": rc.line,
+            "original_position": rc.line,
+            "commit_id": rc.commit_id,
+            "original_commit_id": rc.commit_id,
+            "user": self.user(rc.user),
+            "body": rc.body,
+            "created_at": iso(rc.created_at),
+            "updated_at": iso(rc.updated_at),
+            "html_url": html,
+            "pull_request_url": f"{r}/pulls/{rc.number}",
+            "author_association": rc.author_association,
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "pull_request": {"href": f"{r}/pulls/{rc.number}"},
+            },
+            "start_line": None,
+            "original_start_line": None,
+            "start_side": None,
+            "line": rc.line,
+            "original_line": rc.line,
+            "side": "RIGHT",
+            "subject_type": "line",
+            "reactions": self.reactions(url),
         }
 
     # -- statuses and checks ------------------------------------------------------------------------

@@ -133,8 +133,14 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler, str, str]] = []
+        #: once the emulator's own routes are in, routes added by a test take precedence over them
+        self.sealed = False
 
     def add(self, method: str, pattern: str, handler: Handler, *, auth: str = "token") -> None:
+        """Serve ``method pattern`` with ``handler(request, body=, installation=, **path_params) -> Reply``.
+
+        ``{name}`` matches one path segment, ``{name*}`` the rest (slashes included). A route added by
+        a test after the emulator started replaces the emulator's own route for the same request."""
         regex = re.compile(
             "^"
             + re.sub(
@@ -145,7 +151,11 @@ class Router:
             + "$"
         )
         template = re.sub(r"\{(\w+)\*?\}", r"{\1}", pattern)
-        self.routes.append((method, regex, handler, auth, template))
+        entry = (method, regex, handler, auth, template)
+        if self.sealed:
+            self.routes.insert(0, entry)
+        else:
+            self.routes.append(entry)
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str, str] | str | None:
         """The handler, its path parameters, auth kind and route template; ``"405"`` for a wrong method."""
