@@ -23,6 +23,7 @@ TASK_STEPS = (
     "argocd",
     "acceptance-agent",
     "acceptance",
+    "acceptance-default",
     "merge",
     "report-merged",
 )

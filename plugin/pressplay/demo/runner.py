@@ -19,7 +19,7 @@ from pressplay.agent.options import AgentOptions
 from pressplay.agent.runtime import StepResult, run_step
 from pressplay.demo.pipeline import AGENT_OF, ON_FAILURE_STEP, TASK_STEPS
 from pressplay.demo.sample import REPO
-from pressplay.demo.world import APP, ARGOCD_NAMESPACE, World
+from pressplay.demo.world import ARGOCD_NAMESPACE, World, app_for
 
 BASE = "main"
 MERGE_METHOD = "squash"
@@ -169,7 +169,7 @@ class Demo:
             blockers = sorted({str(d) for d in _deps(item)} & failed)
             if blockers:
                 state.report.outcome = "blocked"
-                state.report.message = f"depends on failed task(s) {', '.join(blockers)}"
+                state.report.message = f"depends on unmerged task(s) {', '.join(blockers)}"
                 self.line(f"task {state.task_id}", "dependencies", "skipped", state.report.message)
                 failed.add(state.task_id)
                 continue
@@ -274,7 +274,13 @@ class Demo:
                 f"{result.status}: {_first_line(result.summary)}",
             )
         state.report.checks = "failed"
-        out = self._checks(state, "fail")  # the last word: fails with the failing checks named
+        try:
+            self._checks(state, "fail")  # the last word: fails with the failing checks named
+        except StepFailed as exc:
+            details = _failing_text(out.get("failing", "[]"))
+            raise StepFailed(
+                f"{exc}\n\nThe ci-remediator could not fix this in {CI_FIX_ATTEMPTS} attempt(s).\n\n{details}"
+            ) from exc
         raise StepFailed(out.get("summary", "checks failed"))
 
     def step_ready(self, state: _TaskState) -> tuple[str, str, str]:
@@ -294,7 +300,7 @@ class Demo:
         out = self.plugin(
             "argocd",
             {
-                "app": APP,
+                "app": app_for(state.branch),
                 "namespace": ARGOCD_NAMESPACE,
                 "revision": state.head_sha,
                 "sync": False,
@@ -331,6 +337,9 @@ class Demo:
             raise
         state.report.acceptance = "met" if out.get("passed", "true") == "true" else "not met"
         return "ok", out.get("summary", ""), ""
+
+    def step_acceptance_default(self, state: _TaskState) -> tuple[str, str, str]:
+        return "skipped", "acceptancePath is set (the task's acceptance.yaml)", ""
 
     def step_merge(self, state: _TaskState) -> tuple[str, str, str]:
         out = self.plugin(

@@ -97,7 +97,7 @@ if __name__ == "__main__":
 
 def _common(language: Language) -> dict[str, str]:
     files: dict[str, str] = {
-        "CHANGELOG.md": "# Changelog\n",
+        "changes/README.md": "# Change notes\n\nOne file per task, `changes/task-<id>.md`, so parallel PRs never conflict.\n",
         ".gitignore": "__pycache__/\n*.pyc\ntarget/\nCargo.lock\n",
         ".taskmaster/tasks/tasks.json": json.dumps({"master": {"tasks": list(TASKS)}}, indent=2) + "\n",
     }
@@ -105,7 +105,7 @@ def _common(language: Language) -> dict[str, str]:
         tid = task["id"]
         files[f".taskmaster/docs/task-{tid}/prompt.md"] = (
             f"# Task {tid}: {task['title']}\n\n{task['description']}\n\n{task['details']}\n\n"
-            f"Test strategy: {task['testStrategy']}\n\nAdd a line `- Task {tid}: {task['title']}` to CHANGELOG.md.\n"
+            f"Test strategy: {task['testStrategy']}\n\nAdd a change note `changes/task-{tid}.md`.\n"
         )
         spec = {
             "version": 1,

@@ -4,15 +4,15 @@
 checkout) with ``PRESSPLAY_AGENT``, ``PRESSPLAY_TASK_ID``, ``PRESSPLAY_ATTEMPT`` and friends set. What it
 does depends on the agent profile:
 
-- ``author`` writes the task's module, its unit test and a CHANGELOG line;
+- ``author`` writes the task's module, its unit test and a change note (``changes/task-<id>.md``);
 - ``lint``, ``tests``, ``deploy`` find nothing to do (the author's work passes their gates);
-- ``ci-remediator`` adds the CHANGELOG line the ``changelog`` check asks for;
+- ``ci-remediator`` adds the change note the ``changelog`` check asks for;
 - ``remediator`` records how it addressed the review comment found in its context;
 - ``acceptance`` runs the task's test and writes a verdict to ``$PRESSPLAY_VERDICT_FILE``.
 
 ``PRESSPLAY_DEMO_FAULTS`` (``kind:task`` pairs, comma-separated) makes it misbehave on purpose:
 ``lint:N`` (the author's change fails the lint gate, every attempt), ``lint-once:N`` (only the first
-attempt), ``ci:N`` (the author forgets the CHANGELOG line; CI fails, the ci-remediator fixes it),
+attempt), ``ci:N`` (the author forgets the change note; CI fails, the ci-remediator fixes it),
 ``ci-unfixable:N`` (the same, and the ci-remediator cannot fix it).
 """
 
@@ -94,11 +94,9 @@ def _rust_files(root: Path, module: str, *, bad: bool) -> dict[str, str]:
 
 
 def _changelog(root: Path, task: str) -> None:
-    path = root / "CHANGELOG.md"
-    text = path.read_text(encoding="utf-8")
-    line = f"- Task {task}: {_TITLES.get(task, task)}"
-    if line not in text:
-        path.write_text(text.rstrip("\n") + "\n" + line + "\n", encoding="utf-8")
+    path = root / "changes" / f"task-{task}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"Task {task}: {_TITLES.get(task, task)}\n", encoding="utf-8")
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -136,9 +134,9 @@ def main() -> int:
         print(f"scripted agent: wrote {', '.join(sorted(files))}")
     elif agent == "ci-remediator":
         context = _context(prompt) or prompt
-        if "changelog" in context.lower() and ("ci-unfixable", task) not in broken:
+        if "change note" in context.lower() and ("ci-unfixable", task) not in broken:
             _changelog(root, task)
-            print("scripted agent: added the CHANGELOG line the changelog check asks for")
+            print("scripted agent: added the change note the changelog check asks for")
         else:
             print("scripted agent: cannot tell how to fix the failing checks from the context")
     elif agent == "remediator":

@@ -5,10 +5,10 @@
   through the REST API is replayed in the bare repository (a squash commit) so the next task starts
   from the merged code.
 - **CI**: every push to a ``pressplay/`` branch gets two check runs, ``test`` (the sample's tests, run
-  for real on the pushed tree) and ``changelog`` (CHANGELOG.md names the task); they complete after
+  for real on the pushed tree) and ``changelog`` (``changes/task-<id>.md`` exists); they complete after
   the ``checks`` step's first poll, so the step waits once like it would on GitHub.
-- **Argo CD**: the ``greeter-preview`` Application follows pushes to ``pressplay/`` branches
-  (Progressing, then Healthy at the pushed revision).
+- **Argo CD**: a preview Application per task (``greeter-preview-task-<id>``) follows pushes to its
+  branch (Progressing, then Healthy at the pushed revision).
 - **state**: the bare repository and a snapshot of the GitHub emulator (when it offers one) live in
   the state directory, so a second run resumes from what GitHub says.
 """
@@ -32,9 +32,17 @@ from typing import Any, TextIO
 from pressplay.demo.sample import REPO, Language, project_files, write_agents_dir
 from pressplay.telemetry import LOGGER_NAME
 
-APP = "greeter-preview"
+APP_PREFIX = "greeter-preview-"
+
+
+def app_for(branch: str) -> str:
+    """The preview Application of a task branch: ``pressplay/task-3`` → ``greeter-preview-task-3``."""
+    return APP_PREFIX + re.sub(r"[^a-z0-9-]", "-", branch.rsplit("/", 1)[-1].lower())
+
+
 ARGOCD_NAMESPACE = "argocd"
 SNAPSHOT_FILE = "github-emulator.json"
+ARGOCD_FILE = "argocd-applications.json"
 PICKLE_FILE = "github-emulator.pickle"
 #: The GitHub emulator's attributes that hold its state (used until it offers snapshot()/restore()).
 _EMULATOR_STATE = ("_repos", "_installations", "_users", "_emails", "_next_id")
@@ -81,6 +89,9 @@ class World:
         self._pending: list[tuple[str, str]] = []
         self.ci_runs: list[dict[str, Any]] = []
         self._log_file: TextIO | None = None
+        self._unfinished: list[Any] = []
+        self.deployed: dict[str, str] = {}
+        self._streams: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> World:
@@ -120,8 +131,11 @@ class World:
         self._pending.clear()
 
         self.kube = KubeEmulator().start()
-        main = self.main_sha()
-        self.kube.add_application(APP, ARGOCD_NAMESPACE, status=app_status(revision=main))
+        argocd_file = self.state_dir / ARGOCD_FILE
+        if not fresh_remote and argocd_file.exists():
+            self.deployed = json.loads(argocd_file.read_text(encoding="utf-8"))
+        for app, revision in self.deployed.items():
+            self.kube.add_application(app, ARGOCD_NAMESPACE, status=app_status(revision=revision))
         settings = self.github.sidecar_settings(
             kube_api_url=self.kube.url,
             argocd_namespace=ARGOCD_NAMESPACE,
@@ -137,7 +151,7 @@ class World:
         logger = logging.getLogger(LOGGER_NAME)
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                handler.setStream(self._log_file)
+                self._streams.append((handler, handler.setStream(self._log_file)))
 
     def stop(self) -> None:
         if self.github is not None and self.github.url:
@@ -150,10 +164,10 @@ class World:
                     continue
         self.sidecar = self.kube = None
         if self._log_file is not None:
-            logger = logging.getLogger(LOGGER_NAME)
-            for handler in logger.handlers:
-                if isinstance(handler, logging.StreamHandler) and handler.stream is self._log_file:
-                    handler.setStream(sys.stderr)
+            for handler, previous in self._streams:
+                if previous is not None:
+                    handler.setStream(previous)
+            self._streams.clear()
             self._log_file.close()
             self._log_file = None
 
@@ -163,6 +177,9 @@ class World:
         The emulator's own JSON ``snapshot()`` when it offers one; otherwise its repository state,
         pickled into the demo's own state directory (only this demo reads that file back).
         """
+        while self._unfinished:  # CI that was still running finishes while the demo is stopped
+            self._unfinished.pop(0)()
+        (self.state_dir / ARGOCD_FILE).write_text(json.dumps(self.deployed), encoding="utf-8")
         snapshot = getattr(self.github, "snapshot", None)
         if callable(snapshot):
             data = json.dumps(snapshot()).encode()
@@ -211,7 +228,7 @@ class World:
         pending, self._pending = self._pending, []
         for branch, sha in pending:
             self._run_ci(branch, sha)
-            self._deploy(sha)
+            self._deploy(branch, sha)
 
     def _on_push(self, repo: str, branch: str, sha: str, _before: str | None) -> None:
         if repo.lower() == REPO and branch.startswith("pressplay/"):
@@ -254,7 +271,14 @@ class World:
                 conclusion, summary = results[name]
                 self.github.complete_check_run(REPO, run_id, conclusion, summary=summary)
 
-        self.github.schedule(finish, after_polls=1, path=poll)
+        self._unfinished.append(finish)
+
+        def finish_once() -> None:
+            if finish in self._unfinished:
+                self._unfinished.remove(finish)
+                finish()
+
+        self.github.schedule(finish_once, after_polls=1, path=poll)
 
     def _ci_test(self, tree: Path) -> tuple[str, str]:
         if self.language == "rust":
@@ -273,19 +297,23 @@ class World:
 
     @staticmethod
     def _ci_changelog(tree: Path, task: str) -> tuple[str, str]:
-        text = (tree / "CHANGELOG.md").read_text(encoding="utf-8") if (tree / "CHANGELOG.md").exists() else ""
-        if re.search(rf"^- Task {re.escape(task)}:", text, re.M):
-            return "success", f"CHANGELOG.md has a line for Task {task}."
+        note = tree / "changes" / f"task-{task}.md"
+        if note.is_file() and note.read_text(encoding="utf-8").strip():
+            return "success", f"changes/task-{task}.md is there."
         return (
             "failure",
-            f"CHANGELOG.md has no line for Task {task}: add `- Task {task}: <title>` to CHANGELOG.md.",
+            f"The change note for Task {task} is missing: add changes/task-{task}.md (one line).",
         )
 
-    def _deploy(self, sha: str) -> None:
+    def _deploy(self, branch: str, sha: str) -> None:
         from pressplay.testing.kube_emulator import app_status
 
+        app = app_for(branch)
+        if app not in self.deployed:
+            self.kube.add_application(app, ARGOCD_NAMESPACE, status=app_status(revision=self.main_sha()))
+        self.deployed[app] = sha
         self.kube.script(
-            APP,
+            app,
             [app_status(revision=sha, health="Progressing"), app_status(revision=sha)],
             namespace=ARGOCD_NAMESPACE,
         )
