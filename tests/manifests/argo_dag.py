@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -174,10 +175,8 @@ class Simulator:
         for param in (template.get("outputs") or {}).get("parameters", []):
             source = (param.get("valueFrom") or {}).get("parameter")
             if source:
-                try:
+                with contextlib.suppress(KeyError):
                     out[param["name"]] = substitute(source, scope)
-                except KeyError:
-                    pass
         return out
 
 
