@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -125,6 +126,24 @@ def test_deadline_from_since(gh: GitHubEmulator, repo: str, side: Sidecar) -> No
     )
     assert result.phase == "Failed"
     assert "timed out after 1h0m0s waiting for task 4's dependencies: task 2 (no PR yet)" in result.message
+
+
+def test_without_since_the_deadline_follows_the_last_progress(
+    gh: GitHubEmulator, repo: str, side: Sidecar, rest: Rest
+) -> None:
+    number = task_pr(gh, rest, 2)
+    state = gh.repo_state(REPO)
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    for commit in state.commits.values():
+        commit.date = long_ago
+    state.issues[number].updated_at = long_ago
+    args = {"repo": repo, "task": 4, "dependsOn": [2], "timeout": "2h"}
+    stalled = side.run_step("dependencies", args)
+    assert stalled.phase == "Failed"
+    assert "timed out after 2h0m0s waiting for task 4's dependencies: task 2 (PR" in stalled.message
+    # the dependency's PR moves: the wait is alive again
+    state.issues[number].updated_at = datetime.now(UTC) - timedelta(minutes=5)
+    assert side.call_step("dependencies", args).phase == "Running"
 
 
 @pytest.mark.parametrize(

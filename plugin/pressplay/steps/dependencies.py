@@ -16,7 +16,7 @@ and a sidecar restart changes nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -187,7 +187,8 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     now = ctx.now()
     anchor = args.since
     if anchor is None:
-        anchor = max([*activity, _base_moved(gh, args.base)], default=now)
+        moved = _base_moved(gh, args.base)
+        anchor = max([*activity, *([moved] if moved else [])], default=now)
     deadline = Deadline(anchor, args.timeout)
     try:
         deadline.check(now, f"task {args.task}'s dependencies: " + ", ".join(waiting))
@@ -220,12 +221,13 @@ def _label_names(item: Any) -> set[str]:
     return {str(lb.get("name") if isinstance(lb, dict) else lb) for lb in labels or []}
 
 
-def _base_moved(gh: RepoClient, base: str | None) -> datetime:
-    """When the base branch last moved (its head commit's committer date)."""
+def _base_moved(gh: RepoClient, base: str | None) -> datetime | None:
+    """When the base branch last moved (its head commit's committer date); None if it cannot be read."""
     if base is None:
         repo = gh.get("").json or {}
         base = str(repo.get("default_branch") or "main")
     branch = gh.get(f"branches/{quote(base, safe='')}", allow=(404,))
-    commit = ((branch.json or {}).get("commit") or {}).get("commit") or {}
-    stamp = _ts((commit.get("committer") or {}).get("date"))
-    return stamp or datetime.min.replace(tzinfo=UTC)
+    if branch.status == 404 or not isinstance(branch.json, dict):
+        return None
+    commit = (branch.json.get("commit") or {}).get("commit") or {}
+    return _ts((commit.get("committer") or {}).get("date"))
