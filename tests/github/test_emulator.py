@@ -462,3 +462,36 @@ def test_review_comments_and_route_overrides(gh: GitHubEmulator, http: httpx.Cli
         "GET", "/repos/{owner}/{repo}/pulls/{number}/comments", lambda request, **_: Reply([])
     )
     assert http.get(f"/repos/{R}/pulls/{number}/comments").json() == []
+
+
+def test_snapshot_and_restore_round_trip(gh: GitHubEmulator, http: httpx.Client) -> None:
+    import json
+
+    gh.protect_branch(R, "main", required_checks=["build"])
+    pr = http.post(f"/repos/{R}/pulls", json={"head": "feature", "base": "main", "title": "F"}).json()
+    http.post(f"/repos/{R}/issues/{pr['number']}/labels", json={"labels": ["pressplay"]})
+    gh.add_comment(R, pr["number"], "hi", user="alice")
+    gh.add_check_run(R, "feature", "build", conclusion="success")
+    gh.add_workflow(R, ".github/workflows/deploy.yml")
+    gh.run_workflow(R, "deploy.yml")
+    gh.add_review_comment(R, pr["number"], "nit")
+    data = json.loads(json.dumps(gh.snapshot()))
+    assert not any(t in json.dumps(data) for t in gh.issued_tokens)
+    paths = [
+        f"/repos/{R}/pulls/{pr['number']}",
+        f"/repos/{R}/issues/{pr['number']}/comments",
+        f"/repos/{R}/commits/feature/check-runs",
+        f"/repos/{R}/actions/runs",
+        f"/repos/{R}/pulls/{pr['number']}/comments",
+        f"/repos/{R}/contents/app.py?ref=feature",
+    ]
+    before = [http.get(p).json() for p in paths]
+    with GitHubEmulator() as other:
+        other.restore(data)
+        with httpx.Client(
+            base_url=other.url, headers={"Authorization": f"token {other.installation_token('acme')}"}
+        ) as h2:
+            after = [h2.get(p).json() for p in paths]
+            assert json.loads(json.dumps(before).replace(gh.url, other.url)) == after
+            new_pr = h2.post(f"/repos/{R}/issues", json={"title": "next"}).json()
+            assert new_pr["number"] == pr["number"] + 1

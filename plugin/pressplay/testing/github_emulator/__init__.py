@@ -20,12 +20,14 @@ Scenario API (all thread-safe): ``create_repo``, ``push`` (returns the SHA), ``d
 ``sync_from_git`` (import a local bare repository through the ``git`` CLI), ``add_issue``,
 ``open_pull`` (as a person), ``add_comment(repo, number, body, user=, author_association=)``,
 ``add_review``, ``set_mergeable``, ``protect_branch(required_checks=, required_approvals=)``,
-``merge``, ``add_label``, ``add_status``, ``add_check_run`` / ``complete_check_run``,
+``merge``, ``add_review_comment``, ``add_label``, ``add_status``, ``add_check_run`` / ``complete_check_run``,
 ``add_workflow`` / ``run_workflow`` / ``complete_workflow_run`` / ``on_dispatch``, ``on_push(callback)``,
 ``simulate_ci``, ``schedule(action, after_polls=|at=)``, ``advance(seconds)`` (the emulator's clock),
 ``set_rate_limit_remaining``, ``inject_fault(path_regex, kind=status|secondary|too_many|reset|delay)``,
 ``random_failures(rate, seed=)``, and readers ``pull``, ``issue``, ``comments``, ``repo_state``,
-``requests`` / ``requests_to(path_regex)``, ``rate_limit_used()``.
+``requests`` / ``requests_to(path_regex)``, ``rate_limit_used()``; ``snapshot()`` / ``restore()`` save
+and load the whole GitHub state as JSON data (never tokens or keys). ``api_prefix="/api/v3"`` serves
+GitHub Enterprise Server's layout.
 
 Endpoints: ``GET /app``, ``GET /repos/{o}/{r}/installation``, ``POST /app/installations/{id}/access_tokens``,
 ``GET /rate_limit``; repositories, branches, refs, commits, compare, contents; pulls (list with

@@ -1110,6 +1110,37 @@ class GitHubEmulator:
             if run.check_run_id in state.check_runs:
                 self.complete_check_run(repo, run.check_run_id, conclusion)
 
+    # -- snapshots ---------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The GitHub state as JSON-able data (no tokens, keys, hooks or scheduled actions)."""
+        from pressplay.testing.github_emulator._snapshot import SNAPSHOT_VERSION, encode
+
+        with self.lock:
+            return {
+                "version": SNAPSHOT_VERSION,
+                "next_id": self._next_id,
+                "users": encode(self._users),
+                "emails": encode(self._emails),
+                "installations": dict(self._installations),
+                "repos": encode(self._repos),
+                "dispatch_behaviour": encode(self._dispatch_behaviour),
+            }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace the GitHub state with a :meth:`snapshot` (e.g. from a previous run)."""
+        from pressplay.testing.github_emulator._snapshot import SNAPSHOT_VERSION, decode
+
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported GitHub emulator snapshot version {snapshot.get('version')!r}")
+        with self.lock:
+            self._next_id = int(snapshot["next_id"])
+            self._users = decode(snapshot["users"])
+            self._emails = decode(snapshot["emails"])
+            self._installations = dict(snapshot["installations"])
+            self._repos = decode(snapshot["repos"])
+            self._dispatch_behaviour = decode(snapshot.get("dispatch_behaviour", {}))
+            self._users.setdefault(self.bot.login.lower(), self.bot)
+
     # -- request log ----------------------------------------------------------------------------------------
     def reset_requests(self) -> None:
         with self.lock:
