@@ -5,6 +5,7 @@
 - ``depends``: ``X`` means ``X.Succeeded || X.Skipped || X.Daemoned``; ``X.Failed`` etc. test one
   result. False → the task is **Omitted**.
 - ``when`` (after substituting ``{{...}}``) false → **Skipped**; true → the task runs.
+- ``withParam`` runs the task once per item of the JSON list, with ``{{item...}}`` bound.
 - Running a task calls ``run(template_name, arguments)`` for leaf templates, or recurses into a DAG /
   steps template of the same WorkflowTemplate (``ci-gate`` calls itself); ``templateRef`` to another
   WorkflowTemplate is a leaf named ``<template>/<name>``.
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ def substitute(text: str, scope: Mapping[str, Any]) -> str:
         node: Any = scope
         for part in tag.split("."):
             node = node[part]
-        return str(node)
+        return node if isinstance(node, str) else json.dumps(node)
 
     return re.sub(r"\{\{(.*?)\}\}", replace, text)
 
@@ -115,6 +117,13 @@ class Simulator:
         }
 
     def _invoke(self, task: Mapping[str, Any], scope: Mapping[str, Any]) -> Node:
+        if "withParam" in task:
+            items = json.loads(substitute(str(task["withParam"]), scope))
+            single = {k: v for k, v in task.items() if k != "withParam"}
+            children = [self._invoke(single, {**scope, "item": item}) for item in items]
+            failed = any(c.phase in ("Failed", "Errored") for c in children)
+            phase = "Failed" if failed else "Succeeded" if children else "Skipped"
+            return Node(task["name"], phase, {}, children)
         args = {
             p["name"]: substitute(str(p.get("value", "")), scope)
             for p in (task.get("arguments") or {}).get("parameters", [])

@@ -4,6 +4,7 @@ green, deploy, acceptance spec or default, acceptance failing) and for remediati
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,3 +207,60 @@ def test_remediation_acts_only_on_the_newest_trigger(objects: Objects, flow: str
         assert agent["step"].endswith("-d-1")  # keyed by the delivery: a redelivery resumes, not redoes
     else:
         assert names == ["debounce"]  # no agent, and no empty reply either
+
+
+def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
+    backlog = [
+        {
+            "id": "1",
+            "title": "Schema",
+            "branch": "pressplay/task-1",
+            "dependencies": [],
+            "promptPath": "t/1.md",
+        },
+        {
+            "id": "2",
+            "title": "API",
+            "branch": "pressplay/task-2",
+            "dependencies": ["1"],
+            "promptPath": "t/2.md",
+        },
+    ]
+
+    def world(name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "backlog":
+            return "Succeeded", {"tasks": json.dumps(backlog), "counts": "{}", "summary": "2 open"}
+        return "Succeeded", {}
+
+    params = {"repo": "acme/widgets", "prompt_mod": "Prefer small functions."}
+    simulator = Simulator(
+        objects[("WorkflowTemplate", "press-play")], world, {**WORKFLOW, "parameters": params}
+    )
+    node = simulator.call("play", {"repoKey": "acme.widgets"})
+    assert node.phase == "Succeeded"
+    backlog_call = dict(simulator.calls)["backlog"]
+    assert backlog_call == {
+        "repo": "acme/widgets",
+        "base": "main",
+        "tasksPath": ".taskmaster/tasks/tasks.json",
+    }
+    tasks = [args for name, args in simulator.calls if name == "task/pipeline"]
+    assert [(t["taskId"], t["branch"], t["dependsOn"]) for t in tasks] == [
+        ("1", "pressplay/task-1", "[]"),
+        ("2", "pressplay/task-2", '["1"]'),
+    ]
+    assert all(t["prompt_mod"] == "Prefer small functions." and t["repoKey"] == "acme.widgets" for t in tasks)
+
+
+def test_press_play_with_nothing_open_finishes(objects: Objects) -> None:
+    def world(name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        return "Succeeded", {"tasks": "[]", "summary": "all done"} if name == "backlog" else {}
+
+    simulator = Simulator(
+        objects[("WorkflowTemplate", "press-play")],
+        world,
+        {**WORKFLOW, "parameters": {"repo": "acme/widgets"}},
+    )
+    node = simulator.call("play", {"repoKey": "acme.widgets"})
+    assert node.phase == "Succeeded"
+    assert [name for name, _ in simulator.calls] == ["backlog"]
