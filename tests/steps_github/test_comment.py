@@ -179,6 +179,7 @@ def test_works_on_pull_requests_and_from_python(gh: GitHubEmulator) -> None:
         (r"/issues/1/comments$", "POST", "status"),
         (r"/issues/1/comments$", "POST", "secondary"),
         (r"^/app$", "GET", "status"),
+        (r"/issues/1/comments$", "POST", "reset"),
         (r"/access_tokens$", "POST", "status"),
     ],
 )

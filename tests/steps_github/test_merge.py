@@ -260,6 +260,7 @@ def test_closed_without_merging_fails(gh: GitHubEmulator, sidecar: Sidecar) -> N
         (r"/pulls/1/reviews$", "GET", "secondary"),
         (r"/pulls/1/merge$", "PUT", "status"),
         (r"/graphql$", "POST", "status"),
+        (r"/pulls/1/merge$", "PUT", "reset"),
     ],
 )
 def test_transient_faults_run_then_succeed_with_one_merge(

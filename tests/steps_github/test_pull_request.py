@@ -262,6 +262,7 @@ def test_a_pr_closed_by_a_person_is_respected(gh: GitHubEmulator, sidecar: Sidec
         (r"/compare/", "GET", "secondary"),
         (r"/labels$", "POST", "too_many"),
         (r"/requested_reviewers$", "POST", "status"),
+        (r"/pulls$", "POST", "reset"),
     ],
 )
 def test_transient_faults_run_then_succeed_with_one_pr(

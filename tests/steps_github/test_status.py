@@ -135,6 +135,7 @@ def test_set_status_from_python(gh: GitHubEmulator) -> None:
         (r"/statuses/", "POST", "status"),
         (r"/statuses/", "POST", "too_many"),
         (r"/installation$", "GET", "status"),
+        (r"/statuses/", "POST", "reset"),
     ],
 )
 def test_transient_faults_run_then_succeed_with_one_status(
