@@ -22,7 +22,7 @@ def test_the_documented_step_and_its_test_run() -> None:
         module = types.ModuleType(name)
         sys.modules[name] = module
         # dont_inherit: run the page's code as written, not under this file's __future__ imports.
-        exec(compile(code, f"docs/writing-a-step.md#{name}", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+        exec(compile(code, f"docs/writing-a-step.md#{name}", "exec", dont_inherit=True), module.__dict__)
         modules.append(module)
     test_module = modules[1]
     tests = [getattr(test_module, name) for name in dir(test_module) if name.startswith("test_")]
