@@ -226,6 +226,9 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
     # Event text reaches the agent as a file, never in the command line.
     assert step_["inputs"]["artifacts"][0]["path"] == env["PRESSPLAY_CONTEXT_FILES"]["value"]
     assert all("{{" not in part for part in container["command"]) and "args" not in container
+    # No Kubernetes token for the agent; Argo's own containers use the executor's.
+    assert step_["automountServiceAccountToken"] is False
+    assert step_["executor"] == {"serviceAccountName": "pressplay-workflow"}
     security = container["securityContext"]
     assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
 
