@@ -162,6 +162,9 @@ def test_get_all_follows_link_pagination_with_100_per_page(
     pages = emu.requests_to(rf"/issues/{number}/comments$")
     assert [r.query.get("per_page") for r in pages] == ["100", "100", "100"]
     assert [r.query.get("page") for r in pages] == [None, "2", "3"]
+    assert not comments.truncated
+    first_two = clients.repo(REPO).get_all(f"issues/{number}/comments", max_pages=2)
+    assert len(first_two) == 200 and first_two.truncated
 
 
 def test_get_all_of_wrapped_lists_and_filters(emu: GitHubEmulator, clients: GitHubClients) -> None:

@@ -50,9 +50,10 @@ _SETTINGS_HINT = (
 class GitHubResponse:
     """One GitHub answer.
 
-    ``json`` is the decoded body (``None`` when empty); ``headers`` are case-insensitive. ``not_modified`` is True when GitHub answered
-    304 to our ``If-None-Match`` and ``json`` is the cached body from the previous 200 (a 304 costs no
-    rate limit). ``status`` is the status of the cached 200 in that case, so callers can ignore 304s.
+    ``json`` is the decoded body (``None`` when empty); ``headers`` are case-insensitive.
+    ``not_modified`` is True when GitHub answered 304 to our ``If-None-Match`` and ``json`` is the
+    cached body of the previous 200 (a 304 costs no rate limit). ``status`` is then that 200, so
+    callers never see a 304.
     """
 
     status: int
@@ -77,6 +78,8 @@ class GitHubList(list[Any]):
     not_modified: bool = False
     pages: int = 0
     total_count: int | None = None
+    #: True when ``max_pages`` stopped the walk before the last page
+    truncated: bool = False
 
 
 @dataclass
@@ -292,7 +295,7 @@ class GitHubClients:
         if found is not None:
             return found
         resp = self._send(self._app_gh, "GET", f"/repos/{repo}/installation", repo=str(repo), app_route=True)
-        installation = int(resp.json["id"])
+        installation = int(_field(resp, "id", "/repos/{owner}/{repo}/installation"))
         with self._lock:
             self._installations[key] = installation
         return installation
@@ -301,7 +304,7 @@ class GitHubClients:
         """The App's slug (``GET /app`` with the App's JWT; cached)."""
         if self._app_slug is None:
             resp = self._send(self._app_gh, "GET", "/app", repo=None, app_route=True)
-            self._app_slug = str(resp.json["slug"])
+            self._app_slug = str(_field(resp, "slug", "/app"))
         return self._app_slug
 
     def bot_login(self) -> str:
@@ -432,6 +435,15 @@ class GitHubClients:
                 url=str(raw.url),
                 size=len(raw.content),
             )
+
+
+def _field(resp: GitHubResponse, name: str, route: str) -> Any:
+    body = resp.json
+    if not isinstance(body, dict) or body.get(name) in (None, ""):
+        raise GitHubTemporaryError(
+            f"GitHub GET {route} answered without {name!r}; retrying", 30.0, route=route
+        )
+    return body[name]
 
 
 def _transport_error(exc: BaseException, method: str, route: str) -> GitHubTemporaryError:
@@ -597,6 +609,7 @@ class RepoClient:
             match = _LINK_NEXT.search(resp.headers.get("link", ""))
             next_path, next_params = (match.group(1), None) if match else (None, None)
         items.not_modified = all_cached
+        items.truncated = next_path is not None
         return items
 
     # -- writes --------------------------------------------------------------------------------
