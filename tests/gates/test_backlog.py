@@ -89,6 +89,15 @@ def test_plain_layout_custom_paths_and_templates(gh: GitHubEmulator, side: Sidec
     assert result.outputs["tag"] == ""
 
 
+def test_blank_template_parameters_mean_the_defaults(gh: GitHubEmulator, side: Sidecar) -> None:
+    gh.create_repo(REPO, files={TASKS_PATH: tasks_file(task(1))})
+    result = side.run_step(
+        "backlog", {"repo": REPO, "base": "", "tasksPath": " ", "tag": ""}, outputs=["count"]
+    )
+    assert result.phase == "Succeeded", result.message
+    assert result.outputs["count"] == "1"
+
+
 def test_a_second_press_costs_no_rate_limit(gh: GitHubEmulator, side: Sidecar, rest: Rest) -> None:
     gh.create_repo(REPO, files={TASKS_PATH: tasks_file(task(1), task(2, [1]))})
     task_pr(gh, rest, 1)

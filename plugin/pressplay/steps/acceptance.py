@@ -136,7 +136,7 @@ class AcceptanceArgs(WaitArgs):
             raise ValueError("must be letters, digits and ._:/@+=- (up to 100), e.g. 'acceptance'")
         return value
 
-    @field_validator("spec", "verdict", mode="before")
+    @field_validator("spec", "verdict", "spec_path", "spec_ref", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -70,6 +70,16 @@ class BacklogArgs(StepArgs):
         DEFAULT_BRANCH, description="Each task's branch name; `{id}` is replaced by the task id."
     )
 
+    @field_validator("base", "tag", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("tasks_path", mode="before")
+    @classmethod
+    def _blank_path(cls, value: object) -> object:
+        return DEFAULT_TASKS_PATH if isinstance(value, str) and not value.strip() else value
+
     @field_validator("tasks_path")
     @classmethod
     def _tasks_path(cls, value: str) -> str:

@@ -69,6 +69,11 @@ class DependenciesArgs(WaitArgs):
         description="Give up this long after `since` (or after the last progress, see the page), e.g. `12h`.",
     )
 
+    @field_validator("base", "tag", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("task", mode="before")
     @classmethod
     def _task(cls, value: object) -> str:
