@@ -128,8 +128,8 @@ def test_agent_pods_take_global_and_per_repo_semaphores(objects: Objects) -> Non
 
 def test_one_agent_per_pull_request(objects: Objects) -> None:
     expected = {
-        ("pr-remediation", "remediate"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
-        ("ci-remediation", "remediate"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
+        ("pr-remediation", "act"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
+        ("ci-remediation", "act"): "pr-{{inputs.parameters.repoKey}}-{{workflow.parameters.number}}",
         ("task", "ci-fix"): "pr-{{inputs.parameters.repoKey}}-{{inputs.parameters.number}}",
     }
     for (flow, name), lock in expected.items():
@@ -314,13 +314,20 @@ def test_event_flows_report_failures_where_the_event_happened(objects: Objects, 
 
 
 def test_steps_after_a_conditional_step_wait_for_it_to_run(objects: Objects) -> None:
-    """`depends: X` also fires when X was skipped by its `when`: the CI loop and the replies must not."""
+    """`depends: X` also fires when X was skipped by its `when`: the CI loop must not recurse then."""
     ci_gate = {t["name"]: t for t in templates(objects, "task")["ci-gate"]["dag"]["tasks"]}
     assert ci_gate["again"]["depends"] == "fix.Succeeded"
-    pr = {t["name"]: t for t in templates(objects, "pr-remediation")["remediate"]["dag"]["tasks"]}
-    assert pr["reply"]["depends"] == "remediator.Succeeded"
-    ci = {t["name"]: t for t in templates(objects, "ci-remediation")["remediate"]["dag"]["tasks"]}
-    assert ci["report"]["depends"] == "ci-remediator.Succeeded"
+
+
+def test_remediation_debounces_outside_the_lock(objects: Objects) -> None:
+    """A burst of triggers debounces in parallel; only the newest takes the PR's mutex and acts."""
+    for flow, agent in (("pr-remediation", "remediator"), ("ci-remediation", "ci-remediator")):
+        remediate = templates(objects, flow)["remediate"]
+        assert "synchronization" not in remediate
+        act = {t["name"]: t for t in remediate["dag"]["tasks"]}["act"]
+        assert act["when"] == "'{{tasks.debounce.outputs.parameters.proceed}}' == 'true'"
+        steps = [group[0]["name"] for group in templates(objects, flow)["act"]["steps"]]
+        assert steps[0] == agent and len(steps) == 2
 
 
 def test_exit_handlers_never_change_the_result(objects: Objects) -> None:
