@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import graphlib
+import itertools
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pressplay.tasks import (
+    Task,
     TasksFileError,
     check_graph,
     dependency_order,
@@ -147,3 +152,36 @@ def test_id_list_errors() -> None:
         parse_id_list("[1,")
     with pytest.raises(ValueError, match="must be a list"):
         parse_id_list('{"a": 1}')
+
+
+# -- properties, checked against the standard library's topological sorter ------------------------
+
+graphs = st.integers(min_value=1, max_value=25).flatmap(
+    lambda n: st.lists(st.lists(st.integers(min_value=1, max_value=n), max_size=4), min_size=n, max_size=n)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(graphs)
+def test_cycles_found_exactly_when_graphlib_finds_one(deps: list[list[int]]) -> None:
+    tasks = [
+        Task(str(i + 1), f"t{i + 1}", "pending", tuple(dict.fromkeys(str(d) for d in ds)))
+        for i, ds in enumerate(deps)
+    ]
+    sorter = graphlib.TopologicalSorter({t.id: set(t.dependencies) for t in tasks})
+    try:
+        sorter.prepare()
+        has_cycle = False
+    except graphlib.CycleError:
+        has_cycle = True
+    cycles = find_cycles(tasks)
+    assert bool(cycles) == has_cycle
+    edges = {(t.id, d) for t in tasks for d in t.dependencies}
+    for cycle in cycles:
+        assert cycle[0] == cycle[-1]
+        assert all((a, b) in edges for a, b in itertools.pairwise(cycle))
+    if not has_cycle:
+        order = [t.id for t in dependency_order(tasks)]
+        assert sorted(order, key=int) == [t.id for t in tasks]
+        where = {tid: i for i, tid in enumerate(order)}
+        assert all(where[d] < where[t] for t, d in edges)
