@@ -1,7 +1,7 @@
 """Scrub secrets from text before it reaches a log, an output file or a report.
 
 Covers GitHub token formats (``ghs_``, ``ghp_``, ``gho_``, ``ghu_``, ``ghr_``, ``github_pat_``), JWTs,
-PEM private keys, credentials inside URLs, plus any exact value registered with :func:`register`.
+PEM private keys, credentials inside URLs, model provider keys (``sk-...``), plus any exact value registered with :func:`register`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ _PATTERNS = (
     re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
+    re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}"),  # model provider API keys (Anthropic, OpenAI)
 )
 _known: set[str] = set()
 _lock = threading.Lock()
