@@ -335,3 +335,34 @@ def test_bad_specs_and_arguments(
     result = acc.run_step("acceptance", {"repo": REPO, "number": number, **args})
     assert result.phase == "Failed"
     assert words in result.message
+
+
+def test_an_invalid_spec_is_explained_on_the_pull_request(
+    gh: GitHubEmulator, acc: Sidecar, pr: tuple[int, str]
+) -> None:
+    number, sha = pr
+    gh.push(
+        REPO,
+        "main",
+        {SPEC_PATH: "version: 1\ncriteria:\n  - {kind: reviews, minAproval: 2}\n"},
+        message="spec",
+    )
+    result = acc.run_step("acceptance", {"repo": REPO, "number": number, "specPath": SPEC_PATH}, outputs=OUT)
+    assert result.phase == "Failed"
+    assert result.outputs["passed"] == "false"
+    body = our_comments(gh, number)[0]["body"]
+    assert "the acceptance spec is invalid" in body
+    assert "criteria[0] (kind reviews).minAproval: unknown field" in body
+    assert statuses(gh, sha)[-1] == ("error", "the acceptance spec is invalid")
+    # fixed spec: the same sticky comment turns into the report
+    gh.push(
+        REPO,
+        "main",
+        {SPEC_PATH: "version: 1\ncriteria:\n  - {kind: reviews, minApprovals: 0}\n"},
+        message="fix",
+    )
+    fixed = acc.run_step("acceptance", {"repo": REPO, "number": number, "specPath": SPEC_PATH}, outputs=OUT)
+    assert fixed.phase == "Succeeded", fixed.message
+    comments = our_comments(gh, number)
+    assert len(comments) == 1
+    assert "### ✅ pressplay acceptance passed" in comments[0]["body"]

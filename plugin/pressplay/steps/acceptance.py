@@ -490,6 +490,22 @@ def render_report(results: list[CriterionResult], spec: AcceptanceSpec, sha: str
     return "\n".join(lines)
 
 
+def render_spec_error(problem: str, sha: str) -> str:
+    """The report comment when the spec cannot be used: what to fix, in a code block."""
+    fence = "`" * 3
+    return "\n".join(
+        [
+            "### ⚠️ pressplay acceptance could not run: the acceptance spec is invalid",
+            "",
+            f"Nothing was evaluated at `{sha[:7]}`. What to fix:",
+            "",
+            fence + "text",
+            problem.replace(fence, "'" * 3),
+            fence,
+        ]
+    )
+
+
 # -- the step ---------------------------------------------------------------------------------------
 
 
@@ -611,10 +627,10 @@ def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
     try:
         spec, spec_url = _load_spec(args, gh, str((pr.get("base") or {}).get("ref") or "") or None)
     except SpecError as exc:
-        set_status(gh, sha, args.context, "error", "acceptance spec invalid: see the workflow", None)
-        return Failed(
-            f"{exc}\nFix the spec (schema: schemas/acceptance-spec.v1.json, docs/acceptance-spec.md)."
-        )
+        problem = f"{exc}\nFix the spec (schema: schemas/acceptance-spec.v1.json, docs/acceptance-spec.md)."
+        note = upsert_sticky(gh, args.number, args.comment_key, render_spec_error(problem, sha))
+        set_status(gh, sha, args.context, "error", "the acceptance spec is invalid", note.url or pr_url)
+        return Failed(problem, outputs={"passed": False, "commentUrl": note.url, "url": pr_url, "sha": sha})
 
     now = ctx.now()
     anchor = args.since or _run_anchor(gh, sha, args.context) or now
