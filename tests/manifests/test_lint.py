@@ -358,6 +358,10 @@ spec:
           - {path: header.X-Github-Event.0, type: string, value: ["^issues$"]}
           - {path: body.action, type: string, value: ["opened", "^closed$|labeled"]}
           - {path: body.action, type: string, value: ["^(opened|closed)$", "^a$|^b$"]}
+          - {path: body.number, type: int, value: ["1"]}
+        exprs:
+          - expr: a =~ "^x$" && b !~ 'bot'
+            fields: [{name: a, path: body.a}, {name: b, path: body.b}]
     - {name: b, eventSourceName: github, eventName: app}
   triggers:
     - template:
@@ -393,13 +397,17 @@ def test_sensor_rules() -> None:
         )
         for t in text
     )
-    unanchored = [t for t in text if "unanchored regex" in t]
+    unanchored = [t for t in text if "unanchored regex" in t and ".filters.data" in t]
     assert len(unanchored) == 2
     assert (
         "'opened' is an unanchored regex" in unanchored[0]
         or "'opened' is an unanchored regex" in unanchored[1]
     )
     assert not any("^(opened|closed)$" in t or "^a$|^b$" in t for t in text)
+    assert any(t.startswith(f"{data}[5].type: 'int': use `string`, `number` or `bool`") for t in text)
+    exprs = [t for t in text if t.startswith("spec.dependencies[a].filters.exprs[0].expr")]
+    assert len(exprs) == 1
+    assert "'bot' after =~ / !~ is an unanchored regex" in exprs[0]
     trig = "spec.triggers[t]"
     assert any(
         t.startswith(f"{trig}.template.conditions: without `conditions` this trigger waits for ALL of a, b")
@@ -487,3 +495,22 @@ def test_pressplay_lint_subcommand_and_stdin(rendered: str, tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "26 objects, 0 error(s), 0 warning(s)" in done.stderr
+
+
+def test_retries_must_be_bounded() -> None:
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              retryStrategy: {retryPolicy: Always}
+              container: {image: alpine}
+            - name: ok
+              retryStrategy: {limit: "2", retryPolicy: OnError}
+              container: {image: alpine}
+            """
+        )
+    )
+    assert messages(findings) == [
+        "spec.templates[main].retryStrategy: retryStrategy without `limit` retries without end: give a limit "
+        '(e.g. limit: "2")'
+    ]

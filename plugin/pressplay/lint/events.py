@@ -9,6 +9,8 @@ from typing import Any
 from pressplay.lint.core import Document, LintContext, Severity
 
 _HEADER_PATH = re.compile(r"^headers?\.([^.]+)")
+# `field =~ 'regex'` / `field !~ "regex"` in a govaluate expression.
+_EXPR_REGEX = re.compile(r"""([=!]~)\s*(?:'([^']*)'|"([^"]*)")""")
 
 
 def _anchored(pattern: str) -> bool:
@@ -107,9 +109,19 @@ def check_sensor(ctx: LintContext, doc: Document) -> None:
                         )
             if not data.get("value"):
                 ctx.add(doc, f"{f_where}.value", "a data filter needs at least one value")
+            if filter_type not in ("string", "number", "bool"):
+                ctx.add(doc, f"{f_where}.type", f"{filter_type!r}: use `string`, `number` or `bool`")
         for e_index, expr in enumerate(filters.get("exprs") or []):
             if not isinstance(expr, Mapping):
                 continue
+            for _op, single, double in _EXPR_REGEX.findall(str(expr.get("expr", ""))):
+                text = single or double
+                if not _anchored(text):
+                    ctx.add(
+                        doc,
+                        f"{where}.filters.exprs[{e_index}].expr",
+                        f"{text!r} after =~ / !~ is an unanchored regex; anchor it: '^{text.strip('^$')}$'",
+                    )
             for field in expr.get("fields") or []:
                 if isinstance(field, Mapping):
                     _check_path(ctx, doc, f"{where}.filters.exprs[{e_index}]", str(field.get("path", "")), "")

@@ -1,4 +1,5 @@
-"""Argo Workflows v4 synchronization: lists only, lock names without '/', semaphores that exist."""
+"""Argo Workflows v4 synchronization (lists only, lock names without '/', semaphores that exist) and
+bounded retries."""
 
 from __future__ import annotations
 
@@ -84,13 +85,25 @@ def _check_sync(ctx: LintContext, doc: Document, path: str, sync: Mapping[str, A
                 )
 
 
+def _check_retry(ctx: LintContext, doc: Document, path: str, retry: Any) -> None:
+    """A retryStrategy without `limit` retries forever."""
+    if isinstance(retry, Mapping) and "limit" not in retry:
+        ctx.add(
+            doc, path, 'retryStrategy without `limit` retries without end: give a limit (e.g. limit: "2")'
+        )
+
+
 def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
+    _check_retry(ctx, doc, "spec.retryStrategy", spec.get("retryStrategy"))
     sync = spec.get("synchronization")
     if isinstance(sync, Mapping):
         _check_sync(ctx, doc, "spec.synchronization", sync)
     templates = spec.get("templates")
     if isinstance(templates, Sequence):
         for index, template in enumerate(templates):
+            if isinstance(template, Mapping):
+                where = f"spec.templates[{template.get('name', index)}]"
+                _check_retry(ctx, doc, f"{where}.retryStrategy", template.get("retryStrategy"))
             if isinstance(template, Mapping) and isinstance(template.get("synchronization"), Mapping):
                 where = f"spec.templates[{template.get('name', index)}].synchronization"
                 _check_sync(ctx, doc, where, template["synchronization"])
