@@ -14,11 +14,14 @@ What it checks (each finding names the file, the object and the path inside it):
   required inputs are passed and no unknown ones are.
 - **shell safety**: no ``{{...}}`` in shell source (``script.source``, the script after ``sh -c``):
   workflow and event values must reach a container as env vars or files.
-- **synchronization**: Argo Workflows v4 lists (``semaphores:``/``mutexes:``), lock names without
-  ``/``, semaphore ConfigMaps and keys that exist.
-- **Argo Events**: Sensor string filters are anchored regexes, header paths are right, triggers use
-  ``submit`` with ``workflowTemplateRef``, GitHub EventSources always verify signatures and use no
-  personal access token.
+- **synchronization and retries**: Argo Workflows v4 lists (``semaphores:``/``mutexes:``), lock names
+  without ``/``, semaphore ConfigMaps and keys that exist; every ``retryStrategy`` has a ``limit``.
+- **DAG dependencies**: ``depends`` names existing tasks and results; a bare name of a task with a
+  ``when`` is flagged (it also counts as done when that task was skipped).
+- **Argo Events**: Sensor string filters (and ``=~`` in ``exprs``) are anchored regexes, filter types
+  and header paths are right, a trigger names its dependency, triggers use ``submit`` with
+  ``workflowTemplateRef`` and arguments the template declares, GitHub EventSources always verify
+  signatures and use no personal access token.
 
 Use :func:`lint_documents` from code, ``pressplay lint [PATH]`` from a shell.
 """
