@@ -269,10 +269,12 @@ def debounce(args: DebounceArgs, ctx: StepContext) -> Outcome:
     found = newer(_collect(gh, args, head), args.event_time, args.event_id)
     if found:
         latest = found[0]
+        person = latest.kind in ("comment", "reviewComment", "review")
+        who = (f" by {latest.who}" if person else f" '{latest.who}'") if latest.who else ""
         return answer(
             False,
-            f"{len(found)} newer {args.kind} trigger(s); the newest ({latest.kind} {latest.id}"
-            f"{' by ' + latest.who if latest.who else ''} at {latest.at.isoformat()}) takes over",
+            f"{len(found)} newer {args.kind} trigger(s); the newest ({latest.kind} {latest.id}{who} "
+            f"at {latest.at.isoformat()}) takes over",
             latest,
         )
     quiet = format_duration(args.quiet) if args.quiet.total_seconds() >= 1 else "0s"
