@@ -196,3 +196,14 @@ def test_workspace_reuse(make_options: Callable[..., AgentOptions], tmp_path: Pa
     second, log = run(make_options(workspace=ws), mode=mode)
     assert second.status == "existing", log
     assert second.commit == first.commit
+
+
+def test_blank_context_file_from_the_template_is_left_out(
+    make_options: Callable[..., AgentOptions], tmp_path: Path
+) -> None:
+    blank = tmp_path / "event.md"
+    blank.write_text("\n")
+    options = make_options(context_files=(blank,), push=False)
+    result, log = run(options, mode="record")
+    assert result.status == "committed", log
+    assert "## Context" not in (options.workspace / "seen-prompt.txt").read_text()

@@ -106,6 +106,13 @@ def find_task_prompt(
     return _from_tasks_json(root, task_id, workdir)
 
 
+def _blank(path: Path) -> bool:
+    try:
+        return path.stat().st_size < 4096 and not path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return False  # a missing file is reported by _context_block
+
+
 def _context_block(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -137,6 +144,8 @@ def assemble(
 ) -> Prompt:
     """The prompt for one attempt. Raises :class:`PromptError` when there is nothing to do."""
     found = find_task_prompt(root, task_id, workdir, prompt_path)
+    # The agent-step template always mounts a context file; without event text it is blank.
+    context_files = [p for p in context_files if not _blank(Path(p))]
     sections: list[str] = []
     if prompt_mod.strip():
         sections.append(prompt_mod.strip())

@@ -208,6 +208,9 @@ def _run(
     environ: Mapping[str, str] | None,
 ) -> StepResult:
     base_env = dict(os.environ if environ is None else environ)
+    home = base_env.get("HOME")
+    if home and not Path(home).exists():  # the template points HOME at an emptyDir path
+        Path(home).mkdir(parents=True, exist_ok=True)
     try:
         profile = load_profile(options.agents_dir, options.agent)
     except ProfileError as exc:

@@ -203,7 +203,8 @@ class Demo:
         if not result.ok:
             raise StepFailed(f"{result.status}: {result.summary}")
         outcome = "existing" if result.status == "existing" else "ok"
-        return outcome, f"{result.status}: {_first_line(result.summary)}", ""
+        retried = f" (attempt {result.attempts}: the gates failed before)" if result.attempts > 1 else ""
+        return outcome, f"{result.status}: {_first_line(result.summary)}{retried}", ""
 
     def step_dependencies(self, state: _TaskState) -> tuple[str, str, str]:
         deps = [str(d) for d in _deps(state.item)]
