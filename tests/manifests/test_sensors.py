@@ -301,6 +301,9 @@ def test_issue_labelled_pressplay(sensors: Any, webhooks: Path) -> None:
     by_bot = copy.deepcopy(payload)
     by_bot["sender"]["type"] = "Bot"
     nothing(sensors, "issues", by_bot)
+    closed = copy.deepcopy(payload)
+    closed["issue"]["state"] = "closed"
+    nothing(sensors, "issues", closed)
 
 
 # ---------------------------------------------------------------- merged pressplay PR → press-play
