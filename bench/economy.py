@@ -391,9 +391,10 @@ def economy(count: int = 200, log: Callable[[str], None] = print) -> dict[str, A
 # -- the poll-304 path of the overhead benchmark ----------------------------------------------------
 
 
-def poll_304_server(workers: int | None, threads: int | None) -> Callable[[str], Any]:
+def poll_304_server(workers: int | None, threads: int | None, lean: bool = False) -> Callable[[str], Any]:
     """A factory for the overhead benchmark: a ``pressplay serve`` pointed at a GitHub emulator, and
-    the body of a ``checks`` poll on a commit whose check run never finishes (every poll: 304s)."""
+    the body of a ``checks`` poll on a commit whose check run never finishes (every poll: 304s).
+    ``lean``: with ``since`` and ``statuses: false`` (2 GitHub requests per poll instead of 4)."""
     from pressplay.testing.github_emulator import GitHubEmulator  # ImportError → the path is skipped
 
     @contextmanager
@@ -415,10 +416,10 @@ def poll_304_server(workers: int | None, threads: int | None) -> Callable[[str],
                 env["PRESSPLAY_WORKERS"] = str(workers)
             if threads:
                 env["PRESSPLAY_THREADS"] = str(threads)
-            body = request_body(
-                {"pressplay": {"checks": {"repo": REPO, "ref": sha, "required": ["build"], "timeout": "6h"}}},
-                ["state"],
-            )
+            args: dict[str, Any] = {"repo": REPO, "ref": sha, "required": ["build"], "timeout": "6h"}
+            if lean:
+                args.update(since=gh.now().isoformat(), statuses=False)
+            body = request_body({"pressplay": {"checks": args}}, ["state"])
             with Server("pressplay", pressplay_argv(port, workers, threads), port, env=env) as srv:
                 # Warm every worker's ETag cache: the first poll of each worker is a full read.
                 from bench.sidecar import check_answer

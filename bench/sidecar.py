@@ -192,7 +192,7 @@ def overhead(
     concurrencies: list[int],
     workers: int | None,
     threads: int | None,
-    poll_304: Callable[[str], AbstractContextManager[Any]] | None = None,
+    polls: dict[str, Callable[[str], AbstractContextManager[Any]]] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The throughput/latency table (and the memory seen under load)."""
@@ -255,17 +255,18 @@ def overhead(
         )
         memory["under_load_bad_args"] = peak
 
-    if poll_304 is not None:
-        with poll_304(token) as (srv, body, counters):
+    for name, factory in (polls or {}).items():
+        log(f"pressplay serve ({w}x{t}), {name} against the GitHub emulator")
+        with factory(token) as (srv, body, counters):
             results, peak = _measure(srv, body, token, concurrencies, duration_s, wrk, warmup)
-            record("poll-304", "pressplay", results, counters())
-            memory["under_load_poll_304"] = peak
+            record(name, "pressplay", results, counters())
+            memory[f"under_load_{name}"] = peak
 
     ratios: dict[str, Any] = {}
     for conc in concurrencies:
         base = runs[f"flask-noop@{conc}"]
         std = runs[f"stdlib@{conc}"]
-        for path in ("not-mine", "bad-args", "poll-304"):
+        for path in ("not-mine", "bad-args", *(polls or {})):
             mine = runs.get(f"{path}@{conc}")
             if not mine:
                 continue

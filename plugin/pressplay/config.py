@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     # --- the HTTP server -------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address to bind; the agent dials localhost.")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="TCP port (plugin.yaml's containerPort).")
-    workers: int = Field(2, ge=1, le=32, description="gunicorn worker processes.")
-    threads: int = Field(8, ge=1, le=256, description="Threads per worker (workers x threads >= 16).")
+    workers: int = Field(1, ge=1, le=32, description="gunicorn worker processes (see docs/performance.md).")
+    threads: int = Field(16, ge=1, le=256, description="Threads per worker (workers x threads >= 16).")
     token_file: Path = Field(DEFAULT_TOKEN_FILE, description="File holding the agent's bearer token.")
     token: SecretStr | None = Field(
         None, description="The bearer token itself (local use and tests; in a cluster use token_file)."
