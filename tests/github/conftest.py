@@ -13,11 +13,12 @@ REPO = "acme/api"
 
 
 @pytest.fixture
-def emu(github_emulator: GitHubEmulator) -> GitHubEmulator:
+def emu(github_emulator: GitHubEmulator) -> Iterator[GitHubEmulator]:
     """The emulator with ``acme/api`` (main + one feature branch ahead of it)."""
     github_emulator.create_repo(REPO, files={"README.md": "# api\n", "src/app.py": "print('v1')\n"})
     github_emulator.push(REPO, "pressplay/task-1", {"src/app.py": "print('v2')\n"}, message="Task 1")
-    return github_emulator
+    yield github_emulator
+    assert not github_emulator.server_errors, "the emulator crashed"
 
 
 @pytest.fixture

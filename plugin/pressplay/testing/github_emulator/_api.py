@@ -274,6 +274,26 @@ def _invalid(resource: str, field: str, code: str = "invalid", **extra: Any) -> 
     return {"resource": resource, "field": field, "code": code, **extra}
 
 
+def _check_types(
+    req: dict[str, Any], resource: str, *, strings: Iterable[str] = (), lists: Iterable[str] = ()
+) -> None:
+    """GitHub's 422 for a field of the wrong JSON type (null is accepted for both)."""
+    for key in strings:
+        if req.get(key) is not None and not isinstance(req[key], str):
+            raise validation_failed(
+                _invalid(resource, key), message=f"Invalid request: '{key}' is not a string."
+            )
+    for key in lists:
+        if req.get(key) is not None and not isinstance(req[key], list):
+            raise validation_failed(
+                _invalid(resource, key), message=f"Invalid request: '{key}' is not an array."
+            )
+
+
+def _is(value: Any, allowed: Iterable[str]) -> bool:
+    return isinstance(value, str) and value in allowed
+
+
 class _Api:
     def __init__(self, emu: GitHubEmulator) -> None:
         self.emu = emu
@@ -533,7 +553,7 @@ class _Api:
         if sha not in state.commits:
             raise ApiError(422, f"No commit found for SHA: {sha}")
         st = req.get("state")
-        if st not in STATUS_STATES:
+        if not _is(st, STATUS_STATES):
             raise validation_failed(
                 _invalid("Status", "state", "custom", message="state is not included in the list")
             )
@@ -555,7 +575,7 @@ class _Api:
         entry = StatusEntry(
             id=self.emu._new_id() * 31,
             sha=sha,
-            state=st,
+            state=str(st),
             context=req.get("context") or "default",
             description=desc,
             target_url=req.get("target_url"),
@@ -639,9 +659,10 @@ class _Api:
         return Reply({"total_count": len(shaped), "check_suites": page}, headers=headers)
 
     def _check_fields(self, req: dict[str, Any]) -> None:
-        if "status" in req and req["status"] not in CHECK_STATUSES:
+        _check_types(req, "CheckRun", strings=("name", "details_url", "external_id"))
+        if "status" in req and not _is(req["status"], CHECK_STATUSES):
             raise validation_failed(_invalid("CheckRun", "status"))
-        if req.get("conclusion") is not None and req["conclusion"] not in CONCLUSIONS:
+        if req.get("conclusion") is not None and not _is(req["conclusion"], CONCLUSIONS):
             raise validation_failed(_invalid("CheckRun", "conclusion"))
         if req.get("status") == "completed" and not req.get("conclusion"):
             raise validation_failed(
@@ -650,7 +671,11 @@ class _Api:
             )
         output = req.get("output")
         if output is not None and (
-            not isinstance(output, dict) or not output.get("title") or not output.get("summary")
+            not isinstance(output, dict)
+            or not isinstance(output.get("title"), str)
+            or not isinstance(output.get("summary"), str)
+            or not output["title"]
+            or not output["summary"]
         ):
             raise validation_failed(_invalid("CheckRun", "output", "missing_field"))
 
@@ -748,6 +773,7 @@ class _Api:
     ) -> Reply:
         state = self.repo(owner, repo)
         req = _obj(body)
+        _check_types(req, "PullRequest", strings=("body",))
         head, base = req.get("head"), req.get("base")
         if not isinstance(base, str) or not base:
             raise validation_failed(_invalid("PullRequest", "base", "missing_field"))
@@ -806,6 +832,7 @@ class _Api:
         issue = self.pull(state, number)
         assert issue.pull is not None
         req = _obj(body)
+        _check_types(req, "PullRequest", strings=("title", "body", "base", "state"))
         if "title" in req:
             if not isinstance(req["title"], str) or not req["title"].strip():
                 raise validation_failed(_invalid("PullRequest", "title", "missing_field"))
@@ -825,7 +852,7 @@ class _Api:
         return Reply(pull_json(self.emu, state, issue))
 
     def _set_state(self, state: RepoState, issue: Issue, value: Any, reason: Any) -> None:
-        if value not in {"open", "closed"}:
+        if not _is(value, {"open", "closed"}):
             raise validation_failed(_invalid("Issue" if issue.pull is None else "PullRequest", "state"))
         if value == issue.state:
             return
@@ -849,6 +876,8 @@ class _Api:
             issue.pull.head_sha = state.branches[issue.pull.head_ref]
         issue.state = value
         issue.closed_at = self.emu.now() if value == "closed" else None
+        if reason is not None and not _is(reason, {"completed", "not_planned", "duplicate", "reopened"}):
+            raise validation_failed(_invalid("Issue", "state_reason"))
         issue.state_reason = (reason or "completed") if value == "closed" and issue.pull is None else None
         if value == "open" and issue.pull is None and reason:
             issue.state_reason = reason
@@ -870,7 +899,11 @@ class _Api:
         req = _obj(body)
         users = req.get("reviewers") or []
         teams = req.get("team_reviewers") or []
-        if not isinstance(users, list) or not isinstance(teams, list):
+        if (
+            not isinstance(users, list)
+            or not isinstance(teams, list)
+            or not all(isinstance(u, str) for u in users)
+        ):
             raise validation_failed(_invalid("PullRequest", "reviewers"))
         if teams:
             raise validation_failed(
@@ -902,7 +935,9 @@ class _Api:
         state = self.repo(owner, repo)
         issue = self.pull(state, number)
         assert issue.pull is not None
-        for login in _obj(body).get("reviewers") or []:
+        req = _obj(body)
+        _check_types(req, "PullRequest", lists=("reviewers",))
+        for login in req.get("reviewers") or []:
             issue.pull.requested_reviewers = [
                 u for u in issue.pull.requested_reviewers if u.lower() != str(login).lower()
             ]
@@ -933,8 +968,9 @@ class _Api:
         pr = issue.pull
         assert pr is not None
         req = _obj(body)
-        method = req.get("merge_method", "merge")
-        if method not in {"merge", "squash", "rebase"}:
+        _check_types(req, "PullRequest", strings=("sha", "commit_title", "commit_message", "merge_method"))
+        method = req.get("merge_method") or "merge"
+        if not _is(method, {"merge", "squash", "rebase"}):
             raise validation_failed(_invalid("PullRequest", "merge_method"))
         if pr.merged or issue.state != "open":
             raise ApiError(405, "Pull Request is not mergeable")
@@ -1004,6 +1040,7 @@ class _Api:
     def create_issue(self, request: Request, owner: str, repo: str, body: Any, **_: Any) -> Reply:
         state = self.repo(owner, repo)
         req = _obj(body)
+        _check_types(req, "Issue", strings=("body",), lists=("labels", "assignees"))
         title = req.get("title")
         if not isinstance(title, str) or not title.strip():
             raise validation_failed(_invalid("Issue", "title", "missing_field"))
@@ -1012,7 +1049,9 @@ class _Api:
             self.emu._ensure_label(state, name)
             issue.labels.append(self.emu._label_name(state, name))
         for login in req.get("assignees") or []:
-            issue.assignees.append(self.emu._user(str(login)).login)
+            if not isinstance(login, str):
+                raise validation_failed(_invalid("Issue", "assignees"))
+            issue.assignees.append(self.emu._user(login).login)
         return Reply(self.s.issue(state, issue, self.emu.users), status=201)
 
     def get_issue(self, request: Request, owner: str, repo: str, number: str, **_: Any) -> Reply:
@@ -1025,6 +1064,7 @@ class _Api:
         state = self.repo(owner, repo)
         issue = self.issue(state, number)
         req = _obj(body)
+        _check_types(req, "Issue", strings=("body", "state", "state_reason"), lists=("labels", "assignees"))
         if "title" in req:
             if not isinstance(req["title"], str) or not req["title"].strip():
                 raise validation_failed(_invalid("Issue", "title", "missing_field"))
@@ -1202,10 +1242,11 @@ class _Api:
     def create_label(self, request: Request, owner: str, repo: str, body: Any, **_: Any) -> Reply:
         state = self.repo(owner, repo)
         req = _obj(body)
+        _check_types(req, "Label", strings=("description", "color"))
         name = req.get("name")
         if not isinstance(name, str) or not name.strip():
             raise validation_failed(_invalid("Label", "name", "missing_field"))
-        color = str(req.get("color", "ededed")).lstrip("#")
+        color = str(req.get("color") or "ededed").lstrip("#")
         if len(color) != 6 or any(ch not in "0123456789abcdefABCDEF" for ch in color):
             raise validation_failed(_invalid("Label", "color"))
         if name.lower() in state.labels:

@@ -117,6 +117,8 @@ class GitHubEmulator:
         self.random_faults: RandomFaults | None = None
         self.issued_tokens: list[str] = []
         self.seen_jwts: list[str] = []
+        #: handler crashes (emulator bugs), answered as 500 "GitHub emulator bug: ..."; tests may assert it stays empty
+        self.server_errors: list[str] = []
         self._next_id = 1000
         self._users: dict[str, User] = {}
         self._emails: dict[str, User] = {}

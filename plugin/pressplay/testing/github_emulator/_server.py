@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import re
 import socket
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from pressplay.testing.github_emulator._emulator import GitHubEmulator
 
 DOCS = "https://docs.github.com/rest"
+log = logging.getLogger("pressplay.testing.github_emulator")
 
 
 class ApiError(Exception):
@@ -340,6 +342,14 @@ class HttpFront:
                     err.headers.update(self._rate_headers(window, resource))
                 return self._record_error(
                     request, err, route=template, installation=installation, auth=auth, cost=cost
+                )
+            except Exception as exc:  # an emulator bug: say so loudly rather than look like GitHub's 500
+                log.exception("GitHub emulator failed on %s %s", method, path)
+                emu.server_errors.append(f"{method} {path}: {type(exc).__name__}: {exc}")
+                return self._record_error(
+                    request,
+                    ApiError(500, f"GitHub emulator bug: {type(exc).__name__}: {exc}"),
+                    route=template,
                 )
             headers = dict(reply.headers)
             status = reply.status
