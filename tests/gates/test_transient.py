@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,3 +51,9 @@ def test_transient_github_trouble_is_retried(
     assert result.phase == "Succeeded", result.message
     assert result.replies[0].phase == "Running", result.replies[0].message
     assert len(result.replies) == 2
+    # nothing secret in anything the sidecar answered
+    key = gh.private_key_file.read_text(encoding="utf-8")
+    for reply in result.replies:
+        text = json.dumps(reply.body)
+        assert gh.issued_tokens and not any(token in text for token in gh.issued_tokens)
+        assert "PRIVATE KEY" not in text and key.splitlines()[1] not in text
