@@ -207,3 +207,20 @@ def test_blank_context_file_from_the_template_is_left_out(
     result, log = run(options, mode="record")
     assert result.status == "committed", log
     assert "## Context" not in (options.workspace / "seen-prompt.txt").read_text()
+
+
+def test_agent_command_override_and_its_prompt_mode(
+    make_options: Callable[..., AgentOptions], agents_dir: Path
+) -> None:
+    script = agents_dir / "from_file.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        "text = pathlib.Path(sys.argv[1]).read_text()\n"
+        "assert 'Add a greeting module.' in text and 'You are the author' in text\n"
+        'pathlib.Path(\'f.py\').write_text(\'"""F."""\\n\')\n'
+    )
+    result, log = run(make_options(agent_command=f"python3 {script} {{prompt_file}}", push=False))
+    assert result.status == "committed", log
+    result, _ = run(make_options(agent_command="python3 {nope}"))
+    assert result.status == "invalid"
+    assert "unknown placeholder" in result.summary

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from pydantic import ValidationError
+
 from pressplay import telemetry
 from pressplay.agent.credential import remote_url_for
 from pressplay.agent.gates import GateReport, run_gates
@@ -126,6 +128,20 @@ class _Log:
         self.sink.flush()
 
 
+def effective_profile(profile: Profile, agent_command: str | None) -> Profile:
+    """The profile with ``--agent-command`` in place of its command (prompt mode from its placeholders)."""
+    if not agent_command:
+        return profile
+    try:
+        argv = tuple(shlex.split(agent_command))
+        probe = Profile(name=profile.name, command=argv)
+        used = probe.placeholders()
+        mode = "file" if "prompt_file" in used else "argument" if "prompt" in used else "stdin"
+        return Profile.model_validate({**profile.model_dump(), "command": argv, "prompt": mode})
+    except (ValueError, ValidationError) as exc:
+        raise ProfileError(f"agent_command {agent_command!r}: {exc}") from exc
+
+
 def _run_agent(
     profile: Profile,
     prompt: Prompt,
@@ -156,10 +172,7 @@ def _run_agent(
             "step": options.step_key,
             "attempt": str(attempt),
         }
-        if options.agent_command:
-            argv = [element.format_map(values) for element in shlex.split(options.agent_command)]
-        else:
-            argv = profile.argv(values)
+        argv = profile.argv(values)
         run_env = {**env, "PRESSPLAY_PROMPT_FILE": str(prompt_file), "PRESSPLAY_ATTEMPT": str(attempt)}
         log(f"agent {profile.name} attempt {attempt}: {shlex.join(argv[:1])} … (timeout {timeout:.0f}s)")
         result = run_streaming(
@@ -212,7 +225,7 @@ def _run(
     if home and not Path(home).exists():  # the template points HOME at an emptyDir path
         Path(home).mkdir(parents=True, exist_ok=True)
     try:
-        profile = load_profile(options.agents_dir, options.agent)
+        profile = effective_profile(load_profile(options.agents_dir, options.agent), options.agent_command)
     except ProfileError as exc:
         return StepResult("invalid", str(exc))
     remote = options.remote_url
@@ -273,7 +286,7 @@ def _run(
         },
     )
     gate_env = agent_env(base_env, profile, {})
-    has_agent = bool(options.agent_command or profile.command)
+    has_agent = bool(profile.command)
     report: GateReport | None = None
     failure: str | None = None
     attempt = 0

@@ -24,6 +24,8 @@ from pressplay.demo.world import ARGOCD_NAMESPACE, World, app_for
 BASE = "main"
 MERGE_METHOD = "squash"
 CI_FIX_ATTEMPTS = 2
+#: A wait that has not settled after this many calls is reported as stuck (the demo's waits settle in a few).
+MAX_POLLS = 150
 
 
 class StepFailed(Exception):
@@ -101,7 +103,12 @@ class Demo:
     # -- step runners ----------------------------------------------------------------------------
     def plugin(self, key: str, args: Mapping[str, Any], outputs: list[str]) -> dict[str, str]:
         """Run a plugin step in the sidecar over HTTP to its end; raise :class:`StepFailed` on failure."""
-        result = self.world.sidecar.run_step(key, dict(args), outputs=[*outputs, "summary"])
+        result = self.world.sidecar.run_step(
+            key, dict(args), outputs=[*outputs, "summary"], max_polls=MAX_POLLS
+        )
+        if result.hung:
+            last = next((r.message for r in reversed(result.replies) if r.message), "no message")
+            raise StepFailed(f"{key} was still waiting after {MAX_POLLS} polls: {last}")
         if result.phase != "Succeeded":
             raise StepFailed(result.message or f"{key} ended {result.phase}")
         return dict(result.outputs)
