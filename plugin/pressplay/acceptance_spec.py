@@ -81,8 +81,15 @@ class ChecksCriterion(_Criterion):
             "status on the head must pass (at least one must exist)."
         ),
     )
+    branch_protection: bool = Field(
+        False,
+        description=(
+            "Also require the checks that the protection of the PR's base branch requires "
+            "(read from GitHub on every evaluation)."
+        ),
+    )
     ignore: list[str] = Field(
-        default_factory=list, description="Check names to leave out when `required` is empty."
+        default_factory=list, description="Check names to leave out when no check is required by name."
     )
     passing_conclusions: list[Conclusion] = Field(
         default_factory=lambda: list(DEFAULT_PASSING_CONCLUSIONS),

@@ -255,6 +255,21 @@ def test_spec_file_is_read_from_the_base_branch(
     assert at_head.phase == "Succeeded", at_head.message
 
 
+def test_required_checks_from_branch_protection(
+    gh: GitHubEmulator, acc: Sidecar, pr: tuple[int, str]
+) -> None:
+    number, sha = pr
+    gh.protect_branch(REPO, "main", required_checks=["build", "security-scan"])
+    gh.add_check_run(REPO, sha, "build", status="completed", conclusion="success")
+    gh.add_check_run(REPO, sha, "flaky-optional", status="completed", conclusion="failure")
+    gh.add_check_run(REPO, sha, "security-scan", status="completed", conclusion="failure")
+    crit = {"version": 1, "criteria": [{"kind": "checks", "branchProtection": True}]}
+    result = acc.run_step("acceptance", {"repo": REPO, "number": number, "spec": crit}, outputs=OUT)
+    assert result.phase == "Failed"
+    assert "1/2 passed: build ✅, security-scan ❌ failure" in result.message
+    assert "flaky-optional" not in result.message
+
+
 def test_fail_on_unmet_false_reports_without_failing(
     gh: GitHubEmulator, acc: Sidecar, pr: tuple[int, str]
 ) -> None:

@@ -87,6 +87,24 @@ def test_checks_pending_until_something_reports() -> None:
     assert err.state == "failed"
 
 
+def test_branch_protection_adds_its_required_checks() -> None:
+    crit = checks(required=["build"], branchProtection=True)
+    runs = [run("build", rid=1), run("unrelated", conclusion="failure", rid=2)]
+    missing = eval_checks(crit, "c", runs, [], "x", SHA, protected=["build", "ci/legacy"])
+    assert missing.state == "pending"
+    assert "ci/legacy ⏳ not reported yet" in missing.evidence
+    assert "unrelated" not in missing.evidence  # only required checks count when some are named
+    done = eval_checks(
+        crit, "c", runs, [status("ci/legacy", "success")], "x", SHA, protected=["build", "ci/legacy"]
+    )
+    assert done.state == "passed"
+    # without the flag, protection is ignored
+    assert (
+        eval_checks(checks(required=["build"]), "c", runs, [], "x", SHA, protected=["ci/legacy"]).state
+        == "passed"
+    )
+
+
 def test_neutral_can_be_made_failing() -> None:
     crit = checks(passingConclusions=["success"])
     assert eval_checks(crit, "c", [run("scan", conclusion="neutral")], [], "x", SHA).state == "failed"

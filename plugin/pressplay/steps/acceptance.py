@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import httpx
 from pydantic import Field, field_validator, model_validator
@@ -199,9 +199,18 @@ def _worst(states: list[State]) -> State:
 
 
 def eval_checks(
-    crit: ChecksCriterion, cid: str, check_runs: list[Any], statuses: list[Any], own_context: str, sha: str
+    crit: ChecksCriterion,
+    cid: str,
+    check_runs: list[Any],
+    statuses: list[Any],
+    own_context: str,
+    sha: str,
+    protected: list[str] | None = None,
 ) -> CriterionResult:
-    """Newest check run per name plus the newest status per context (ours excluded)."""
+    """Newest check run per name plus the newest status per context (ours excluded).
+
+    ``protected``: the checks the base branch's protection requires (used with ``branchProtection``).
+    """
     seen: dict[str, tuple[State, str, str]] = {}  # name -> (state, detail, url)
     newest: dict[str, dict[str, Any]] = {}
     for run in check_runs:
@@ -231,8 +240,9 @@ def eval_checks(
         mapped: State = "passed" if state == "success" else "pending" if state == "pending" else "failed"
         seen[name] = (mapped, state, url)
 
-    if crit.required:
-        wanted = list(crit.required)
+    required = list(dict.fromkeys([*crit.required, *((protected or []) if crit.branch_protection else [])]))
+    if required:
+        wanted = required
     else:
         wanted = [name for name in sorted(seen) if name not in crit.ignore]
         if not wanted:
@@ -253,7 +263,7 @@ def eval_checks(
         if state == "failed" and not link:
             link = url
     overall = _worst(states)
-    name = crit.name or ("Required checks" if crit.required else "All checks")
+    name = crit.name or ("Required checks" if required else "All checks")
     passed = states.count("passed")
     evidence = f"{passed}/{len(wanted)} passed: " + ", ".join(parts)
     return CriterionResult(cid, "checks", name, overall, evidence, link)
@@ -571,12 +581,24 @@ def _deploy(
 
 def evaluate(
     spec: AcceptanceSpec, *, gh: RepoClient, ctx: StepContext, number: int, sha: str, context: str,
-    verdict: dict[str, Any] | str | None, anchor: datetime,
+    verdict: dict[str, Any] | str | None, anchor: datetime, base_ref: str | None = None,
 ) -> list[CriterionResult]:  # fmt: skip
     """Evaluate every criterion (GitHub data fetched once per kind; probes in parallel)."""
     ids = spec.criterion_ids()
     results: dict[int, CriterionResult] = {}
     cache: dict[str, Any] = {}
+
+    def protected_checks() -> list[str]:
+        if "protected" not in cache:
+            names: list[str] = []
+            if base_ref:
+                branch = gh.get(f"branches/{quote(base_ref, safe='')}", allow=(404,))
+                body = branch.json if branch.status != 404 and isinstance(branch.json, dict) else {}
+                rules = (body.get("protection") or {}).get("required_status_checks") or {}
+                names = [str(c) for c in rules.get("contexts") or []]
+                names += [str(c.get("context")) for c in rules.get("checks") or [] if isinstance(c, dict)]
+            cache["protected"] = list(dict.fromkeys(n for n in names if n))
+        return cache["protected"]  # type: ignore[no-any-return]
 
     def checks_data() -> tuple[list[Any], list[Any]]:
         if "checks" not in cache:
@@ -590,7 +612,8 @@ def evaluate(
         cid = ids[i]
         if isinstance(crit, ChecksCriterion):
             runs, statuses = checks_data()
-            results[i] = eval_checks(crit, cid, runs, statuses, context, sha)
+            protected = protected_checks() if crit.branch_protection else None
+            results[i] = eval_checks(crit, cid, runs, statuses, context, sha, protected)
         elif isinstance(crit, ReviewsCriterion):
             if "reviews" not in cache:
                 cache["reviews"] = list(gh.get_all(f"pulls/{number}/reviews"))
@@ -622,10 +645,11 @@ def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
     pr = gh.get(f"pulls/{args.number}").json or {}
     sha = str((pr.get("head") or {}).get("sha") or "")
     pr_url = str(pr.get("html_url") or "")
+    base_ref = str((pr.get("base") or {}).get("ref") or "") or None
     if pr.get("state") != "open" and not pr.get("merged"):
         return Failed(f"{args.repo}#{args.number} is closed without being merged: nothing to accept")
     try:
-        spec, spec_url = _load_spec(args, gh, str((pr.get("base") or {}).get("ref") or "") or None)
+        spec, spec_url = _load_spec(args, gh, base_ref)
     except SpecError as exc:
         problem = f"{exc}\nFix the spec (schema: schemas/acceptance-spec.v1.json, docs/acceptance-spec.md)."
         note = upsert_sticky(gh, args.number, args.comment_key, render_spec_error(problem, sha))
@@ -643,6 +667,7 @@ def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
         context=args.context,
         verdict=args.verdict,
         anchor=anchor,
+        base_ref=base_ref,
     )
     deadline = Deadline(anchor, args.timeout)
     state = overall_state(results)
