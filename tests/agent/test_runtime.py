@@ -224,3 +224,27 @@ def test_agent_command_override_and_its_prompt_mode(
     result, _ = run(make_options(agent_command="python3 {nope}"))
     assert result.status == "invalid"
     assert "unknown placeholder" in result.summary
+
+
+def test_unexpected_errors_still_write_outputs(
+    make_options: Callable[..., AgentOptions], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pressplay.agent.runtime as runtime
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runtime, "run_gates", boom)
+    options = make_options()
+    result, _ = run(options)
+    assert result.status == "error"
+    assert result.exit_code == 5
+    assert "No space left on device" in outputs(options)["summary"]
+
+
+def test_a_stale_verdict_does_not_survive_a_new_run(make_options: Callable[..., AgentOptions]) -> None:
+    options = make_options(push=False)
+    options.outputs_dir.mkdir(parents=True)
+    (options.outputs_dir / "verdict.json").write_text('{"version": 1, "items": []}')
+    run(options)
+    assert not (options.outputs_dir / "verdict.json").exists()

@@ -2,7 +2,7 @@
 
 Every ``run`` option is also the variable ``PRESSPLAY_<OPTION>`` (``--task-id`` → ``PRESSPLAY_TASK_ID``);
 flags win. Exit codes: 0 done (committed, already done, or nothing to change), 1 gates failed,
-2 invalid input, 3 the agent failed, 4 git failed.
+2 invalid input, 3 the agent failed, 4 git failed, 5 an unexpected error.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from pressplay.agent.redact import redact
 from pressplay.config import Settings
 
 Status = Literal[
-    "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed"
+    "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed", "error"
 ]
 
 EXIT_CODES: Mapping[str, int] = {
@@ -38,6 +38,7 @@ EXIT_CODES: Mapping[str, int] = {
     "invalid": 2,
     "agent-failed": 3,
     "git-failed": 4,
+    "error": 5,
 }
 
 #: Output parameter name -> file name in the outputs directory (the agent-step template reads these).
@@ -204,7 +205,11 @@ def run_step(
         "pressplay.step": options.step_key,
     }
     with telemetry.tracer().start_as_current_span("agent.step", attributes=attrs) as span:
-        result = _run(options, out=out, log=log, settings=settings, environ=environ)
+        try:
+            result = _run(options, out=out, log=log, settings=settings, environ=environ)
+        except Exception as exc:  # a bug or the environment (disk full, ...): still write the outputs
+            span.record_exception(exc)
+            result = StepResult("error", f"pressplay agent failed unexpectedly: {type(exc).__name__}: {exc}")
         span.set_attribute("pressplay.agent.status", result.status)
         span.set_attribute("pressplay.agent.attempts", result.attempts)
     write_outputs(result, options.outputs_dir)
@@ -252,6 +257,8 @@ def _run(
             pushed=True,
         )
     options.outputs_dir.mkdir(parents=True, exist_ok=True)
+    for stale in AGENT_OUTPUT_FILES.values():  # a verdict of an earlier run must not count for this one
+        (options.outputs_dir / stale).unlink(missing_ok=True)
     workdir = root / options.working_directory
     if not workdir.is_dir():
         return StepResult(
