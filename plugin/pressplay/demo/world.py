@@ -111,6 +111,8 @@ class World:
         from pressplay.testing.sidecar import Sidecar
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # The state directory usually sits inside a checkout: keep it out of `git status`.
+        (self.state_dir / ".gitignore").write_text("*\n", encoding="utf-8")
         fresh_remote = not self.remote.exists()
         if fresh_remote:
             self._create_remote()
