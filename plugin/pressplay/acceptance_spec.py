@@ -11,7 +11,8 @@ inline in the step. It lists *criteria*; each has a ``kind``:
 
 The JSON Schema of both documents is generated from these models (:func:`json_schema`) and committed
 as ``schemas/acceptance-spec.v1.json``; regenerate it with ``python -m pressplay.acceptance_spec``
-(a test fails when the committed file is stale). See ``docs/acceptance-spec.md``.
+(a test fails when the committed file is stale), and check spec files with
+``python -m pressplay.acceptance_spec check FILE...``. See ``docs/acceptance-spec.md``.
 """
 
 from __future__ import annotations
@@ -453,8 +454,25 @@ def render_schema() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pressplay.acceptance_spec [PATH]``: write the schema to PATH (default: stdout)."""
+    """``python -m pressplay.acceptance_spec [PATH]``: write the schema to PATH (default: stdout).
+
+    ``python -m pressplay.acceptance_spec check FILE...``: validate spec files (exit 1 on a problem).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["check"]:
+        if len(args) < 2:
+            sys.stderr.write("usage: python -m pressplay.acceptance_spec check FILE...\n")
+            return 2
+        bad = 0
+        for name in args[1:]:
+            try:
+                parse_spec(Path(name).read_text(encoding="utf-8"), name)
+            except (OSError, SpecError) as exc:
+                bad += 1
+                sys.stderr.write(f"{exc}\n")
+            else:
+                sys.stdout.write(f"{name}: ok\n")
+        return 1 if bad else 0
     text = render_schema()
     if args:
         Path(args[0]).write_text(text, encoding="utf-8")

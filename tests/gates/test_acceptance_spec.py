@@ -178,3 +178,18 @@ def test_spec_models_are_strict_and_frozen() -> None:
     spec = AcceptanceSpec.model_validate({"version": 1, "criteria": [{"kind": "checks"}]})
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type varies by version
         spec.description = "x"  # type: ignore[misc]
+
+
+def test_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pressplay.acceptance_spec import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text(FULL, encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\ncriteria: [{kind: checks, requird: [x]}]\n", encoding="utf-8")
+    assert main(["check", str(good)]) == 0
+    assert main(["check", str(good), str(bad)]) == 1
+    out = capsys.readouterr()
+    assert f"{good}: ok" in out.out
+    assert "criteria[0] (kind checks).requird: unknown field" in out.err
+    assert main(["check"]) == 2
