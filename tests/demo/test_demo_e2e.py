@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pressplay.demo.runner import render_table
+from pressplay.demo.runner import Demo, render_table
+from pressplay.demo.sample import REPO
 from pressplay.demo.world import World
 
 from .conftest import DemoRun, run_demo, snapshot
@@ -124,17 +125,30 @@ def test_unfixable_ci_failure_gets_an_actionable_report_comment(tmp_path: Path) 
 def test_trusted_pr_comment_remediation_adds_a_commit_once(tmp_path: Path) -> None:
     results = []
 
-    def remediate(world: World, demo: object) -> None:
+    def remediate(world: World, demo: Demo) -> None:
         pull = next(p for p in world.pulls() if p["head"]["ref"] == "pressplay/task-1")
         number = int(pull["number"])
-        comment = world.comment_as_member(number, "Please mention the greeting in the review notes.")
-        first = demo.remediate("1", number, comment, "Please mention the greeting in the review notes.")  # type: ignore[attr-defined]
-        second = demo.remediate("1", number, comment, "Please mention the greeting in the review notes.")  # type: ignore[attr-defined]
-        results.append((pull["head"]["sha"], first, second, world.pulls()))
+        older = world.comment_as_member(number, "Please add review notes.")
+        newer = world.comment_as_member(number, "Please mention the greeting in the review notes.")
+        superseded = demo.remediate("1", number, older, "Please add review notes.")
+        first = demo.remediate("1", number, newer, "Please mention the greeting in the review notes.")
+        second = demo.remediate("1", number, newer, "Please mention the greeting in the review notes.")
+        results.append(
+            (
+                pull["head"]["sha"],
+                superseded,
+                first,
+                second,
+                world.pulls(),
+                world.github.comments(REPO, number),
+            )
+        )
 
     run = run_demo(tmp_path, until="merge", then=remediate)
     assert [r.outcome for r in run.reports] == ["stopped before merge"] * 2 + ["blocked"], run.output
-    head_before, first, second, pulls_after = results[0]
+    head_before, superseded, first, second, pulls_after, comments = results[0]
+    assert superseded is None, "the older comment must give way to the newer one"
+    assert first is not None and second is not None
     assert first.status == "committed" and second.status == "existing"
     assert second.commit == first.commit
     pr = next(p for p in pulls_after if p["head"]["ref"] == "pressplay/task-1")
@@ -142,6 +156,9 @@ def test_trusted_pr_comment_remediation_adds_a_commit_once(tmp_path: Path) -> No
     assert re.search(
         r"Pressplay-Step: remediation-c\d+", run.remote_git("log", "-1", "--format=%B", "pressplay/task-1")
     )
+    replies = [c for c in comments if "pressplay addressed the feedback" in c["body"]]
+    assert len(replies) == 1, "the reply is sticky: one comment, updated in place"
+    assert first.commit in replies[0]["body"]
     # pressing play again resumes: the same PRs are merged, none is opened twice
     resumed = run_demo(tmp_path)
     assert [r.outcome for r in resumed.reports] == ["merged"] * 3, resumed.output

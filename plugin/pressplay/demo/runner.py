@@ -26,6 +26,8 @@ MERGE_METHOD = "squash"
 CI_FIX_ATTEMPTS = 2
 #: A wait that has not settled after this many calls is reported as stuck (the demo's waits settle in a few).
 MAX_POLLS = 150
+#: The debounce step waits real seconds (``quiet``); at the demo's speed-up that is many short polls.
+DEBOUNCE_MAX_POLLS = 5000
 
 
 class StepFailed(Exception):
@@ -101,14 +103,16 @@ class Demo:
         self.out.flush()
 
     # -- step runners ----------------------------------------------------------------------------
-    def plugin(self, key: str, args: Mapping[str, Any], outputs: list[str]) -> dict[str, str]:
+    def plugin(
+        self, key: str, args: Mapping[str, Any], outputs: list[str], *, max_polls: int = MAX_POLLS
+    ) -> dict[str, str]:
         """Run a plugin step in the sidecar over HTTP to its end; raise :class:`StepFailed` on failure."""
         result = self.world.sidecar.run_step(
-            key, dict(args), outputs=[*outputs, "summary"], max_polls=MAX_POLLS
+            key, dict(args), outputs=[*outputs, "summary"], max_polls=max_polls
         )
         if result.hung:
             last = next((r.message for r in reversed(result.replies) if r.message), "no message")
-            raise StepFailed(f"{key} was still waiting after {MAX_POLLS} polls: {last}")
+            raise StepFailed(f"{key} was still waiting after {max_polls} polls: {last}")
         if result.phase != "Succeeded":
             raise StepFailed(result.message or f"{key} ended {result.phase}")
         return dict(result.outputs)
@@ -392,23 +396,43 @@ class Demo:
         )
 
     # -- pr-remediation --------------------------------------------------------------------------------
-    def remediate(self, task_id: str, number: int, comment_id: int, body: str) -> StepResult:
-        """The pr-remediation flow for one trusted comment: remediator agent, then a sticky reply."""
+    def remediate(self, task_id: str, number: int, comment_id: int, body: str) -> StepResult | None:
+        """The pr-remediation flow for one trusted comment, as its WorkflowTemplate runs it:
+        debounce (only the newest feedback goes on) → remediator agent → sticky reply on the PR.
+
+        Returns the remediator's result, or None when a newer comment superseded this one.
+        """
+        tag = f"task {task_id}"
+        comment = next(c for c in self.world.github.comments(REPO, number) if int(c["id"]) == comment_id)
+        debounce = self.plugin(
+            "debounce",
+            {
+                "repo": REPO,
+                "number": number,
+                "kind": "comment",
+                "eventTime": comment["created_at"],
+                "eventId": comment_id,
+                "quiet": "1s",
+            },
+            ["proceed"],
+            max_polls=DEBOUNCE_MAX_POLLS,
+        )
+        self.line(tag, "debounce", "ok", debounce.get("summary", ""))
+        if debounce.get("proceed") != "true":
+            return None
         state = _TaskState(item={"id": task_id}, report=TaskReport(id=task_id, title=""), number=number)
         result = self.agent(state, "remediator", step=f"remediation-c{comment_id}", context=body)
-        self.line(
-            f"task {task_id}", "remediator", "ok" if result.ok else "failed", _first_line(result.summary)
-        )
+        self.line(tag, "remediator", "ok" if result.ok else "failed", _first_line(result.summary))
         reply = (
-            f"Addressed in {result.commit[:12]}."
-            if result.status in {"committed", "existing"}
-            else result.summary
+            f"**pressplay addressed the feedback** ({comment.get('html_url', '')}): {result.summary}\n"
+            f"Commit: {result.commit}"
+            if result.ok
+            else f"**pressplay could not address the feedback** ({comment.get('html_url', '')}):\n\n{result.summary}"
         )
-        self.plugin(
-            "comment",
-            {"repo": REPO, "number": number, "key": f"remediation/{comment_id}", "body": reply},
-            ["url"],
+        out = self.plugin(
+            "comment", {"repo": REPO, "number": number, "key": "remediation", "body": reply}, ["url"]
         )
+        self.line(tag, "reply", "ok", "sticky reply on the PR", out.get("url", ""))
         return result
 
 
