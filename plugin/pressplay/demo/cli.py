@@ -13,6 +13,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_STATE_DIR = Path(".pressplay-demo")
 
@@ -40,7 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--until", help="stop every task before this step of the task pipeline (e.g. merge)")
     parser.add_argument("--prompt-mod", default="", help="text put in front of every agent prompt")
+    parser.add_argument(
+        "--comment",
+        action="append",
+        default=[],
+        metavar="TASK=TEXT",
+        help="after press-play, comment TEXT on task TASK's open PR as a trusted member and run the "
+        "pr-remediation flow (use with --until merge; repeatable)",
+    )
     return parser
+
+
+def _parse_comments(raw: list[str]) -> list[tuple[str, str]] | str:
+    found = []
+    for item in raw:
+        task, sep, text = item.partition("=")
+        if not sep or not task.strip() or not text.strip():
+            return f"--comment {item!r}: write it as TASK=TEXT, e.g. --comment '1=Please rename greet'"
+        found.append((task.strip(), text.strip()))
+    return found
 
 
 def main(argv: Sequence[str]) -> int:
@@ -52,6 +71,10 @@ def main(argv: Sequence[str]) -> int:
         return 2
     if args.sample == "rust" and (shutil.which("cargo") is None):
         print("pressplay demo: --sample rust needs cargo (with clippy and rustfmt) on PATH", file=sys.stderr)
+        return 2
+    comments = _parse_comments(args.comment)
+    if isinstance(comments, str):
+        print(f"pressplay demo: {comments}", file=sys.stderr)
         return 2
     agent_command = shlex.split(args.agent_cmd) if args.agent_cmd else None
     if agent_command is not None and shutil.which(agent_command[0]) is None:
@@ -76,7 +99,32 @@ def main(argv: Sequence[str]) -> int:
         )
         demo = Demo(world, out, faults=args.faults, until=args.until, prompt_mod=args.prompt_mod)
         reports = demo.press_play()
+        remediation_failed = _remediate(world, demo, comments, out)
     if reports:
         out.write("\n" + render_table(reports) + "\n")
     failed = [r for r in reports if r.outcome != "merged" and not r.outcome.startswith("stopped before")]
-    return 1 if failed else 0
+    return 1 if failed or remediation_failed else 0
+
+
+def _remediate(world: Any, demo: Any, comments: list[tuple[str, str]], out: Any) -> bool:
+    """Run the pr-remediation flow for each ``--comment``; True when one of them failed."""
+    failed = False
+    for task, text in comments:
+        pull = next(
+            (
+                p
+                for p in world.pulls()
+                if p["head"]["ref"] == f"pressplay/task-{task}" and p["state"] == "open"
+            ),
+            None,
+        )
+        if pull is None:
+            out.write(f"--comment {task}=...: task {task} has no open PR (run with --until merge first)\n")
+            failed = True
+            continue
+        number = int(pull["number"])
+        comment_id = world.comment_as_member(number, text)
+        out.write(f"pr-remediation for task {task}: comment {comment_id} on PR #{number}\n")
+        result = demo.remediate(task, number, comment_id, text)
+        failed = failed or (result is not None and not result.ok)
+    return failed
