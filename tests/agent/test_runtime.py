@@ -248,3 +248,26 @@ def test_a_stale_verdict_does_not_survive_a_new_run(make_options: Callable[..., 
     (options.outputs_dir / "verdict.json").write_text('{"version": 1, "items": []}')
     run(options)
     assert not (options.outputs_dir / "verdict.json").exists()
+
+
+def test_one_span_per_agent_step_with_the_correlation_labels(
+    make_options: Callable[..., AgentOptions],
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from pressplay import telemetry
+
+    exporter = InMemorySpanExporter()
+    telemetry.configure(span_exporter=exporter, force=True)
+    try:
+        run(make_options(push=False), ARGO_WORKFLOW="press-play-x1", ARGO_NODE="press-play-x1-123")
+    finally:
+        telemetry.configure(force=True)
+    spans = [s for s in exporter.get_finished_spans() if s.name == "agent.step"]
+    assert len(spans) == 1
+    attrs = dict(spans[0].attributes or {})
+    assert attrs["pressplay.repo"] == "acme/demo"
+    assert attrs["pressplay.task"] == "1"
+    assert attrs["pressplay.agent"] == "author"
+    assert attrs["argo.workflow"] == "press-play-x1"
+    assert attrs["pressplay.agent.status"] == "committed"

@@ -92,4 +92,15 @@ def main(argv: Sequence[str]) -> int:
     from pressplay.agent.runtime import run_step
 
     result = run_step(options)
+    _flush_telemetry()
     return result.exit_code
+
+
+def _flush_telemetry() -> None:
+    """Export the step's span before the short-lived container exits (a no-op without OTEL_* set)."""
+    from pressplay import telemetry
+
+    provider = telemetry._state.get("tracer_provider")
+    flush = getattr(provider, "force_flush", None)
+    if callable(flush):
+        flush(5000)

@@ -198,11 +198,15 @@ def run_step(
     """Run one agent step and write its output files. Never raises for expected failures."""
     out = sink or sys.stdout
     log = _Log(out)
+    env = os.environ if environ is None else environ
     attrs = {
         "pressplay.repo": options.repo,
         "pressplay.task": options.task_id,
         "pressplay.agent": options.agent,
         "pressplay.step": options.step_key,
+        # set by the agent-step template
+        "argo.workflow": env.get("ARGO_WORKFLOW", ""),
+        "argo.node": env.get("ARGO_NODE", ""),
     }
     with telemetry.tracer().start_as_current_span("agent.step", attributes=attrs) as span:
         try:
