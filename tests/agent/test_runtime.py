@@ -271,3 +271,21 @@ def test_one_span_per_agent_step_with_the_correlation_labels(
     assert attrs["pressplay.agent"] == "author"
     assert attrs["argo.workflow"] == "press-play-x1"
     assert attrs["pressplay.agent.status"] == "committed"
+
+
+def test_hooks_the_agent_plants_never_run(
+    make_options: Callable[..., AgentOptions], agents_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "hook-ran"
+    script = agents_dir / "planter.py"
+    script.write_text(
+        "import os, pathlib, stat\n"
+        "for hook in ('pre-commit', 'post-commit', 'pre-push', 'reference-transaction'):\n"
+        "    path = pathlib.Path('.git/hooks') / hook\n"
+        f"    path.write_text('#!/bin/sh\\necho ran >> {marker}\\n')\n"
+        "    path.chmod(0o755)\n"
+        'pathlib.Path(\'h.py\').write_text(\'"""H."""\\n\')\n'
+    )
+    result, log = run(make_options(agent_command=f"python3 {script}"))
+    assert result.status == "committed", log
+    assert not marker.exists()

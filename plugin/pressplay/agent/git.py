@@ -4,7 +4,8 @@ Authentication: every command that talks to the remote runs with
 ``-c credential.helper= -c credential.helper=<pressplay git-credential> -c credential.useHttpPath=true``.
 The empty value first clears helpers from the user's or system's config (a ``store`` helper would
 write the token to ``~/.git-credentials``); ours mints the token on demand and prints it to git through
-a pipe. The remote URL never carries credentials and nothing is written to ``.git/config``.
+a pipe. The remote URL never carries credentials and nothing is written to ``.git/config``. Hooks and
+fsmonitor commands are switched off for every command, since the agent controls the checkout.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from pressplay.agent.redact import redact
 TASK_TRAILER = "Pressplay-Task"
 STEP_TRAILER = "Pressplay-Step"
 GIT_TIMEOUT_SECONDS = 300.0
+
+
+#: The agent can write anything into the checkout, ``.git/`` included. None of it may run code in our
+#: git commands (which carry the credential helper): no hooks (a ``pre-push`` hook could ask the helper
+#: for a token), no fsmonitor command.
+_HARDENING = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 
 
 class GitError(RuntimeError):
@@ -71,7 +78,7 @@ class Git:
         ]
 
     def run(self, *args: str, remote: bool = False, check: bool = True, stdin: str | None = None) -> str:
-        argv = ["git", *(self._auth_flags() if remote else []), *args]
+        argv = ["git", *_HARDENING, *(self._auth_flags() if remote else []), *args]
         try:
             proc = subprocess.run(
                 argv,
