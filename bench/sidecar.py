@@ -127,10 +127,11 @@ def flask_server(workers: int, threads: int) -> Server:
     return Server("flask-noop", gunicorn_argv("bench.baselines.flask_noop:app", port, workers, threads), port)
 
 
-def stdlib_server(token: str) -> Server:
+def stdlib_server(token: str, keepalive: bool = False) -> Server:
     port = free_port()
     argv = [sys.executable, str(REPO / "bench" / "baselines" / "stdlib_plugin.py"), str(port)]
-    return Server("stdlib", argv, port, env={"PLUGIN_TOKEN": token})
+    env = {"PLUGIN_TOKEN": token, "PLUGIN_KEEPALIVE": "1" if keepalive else "0"}
+    return Server("stdlib-keepalive" if keepalive else "stdlib", argv, port, env=env)
 
 
 @contextmanager
@@ -203,6 +204,11 @@ def overhead(
 
     def record(name: str, server_name: str, results: list[LoadResult], extra: dict[str, Any]) -> None:
         for res in results:
+            if server_name == "stdlib-keepalive":
+                res.notes.append(
+                    "one thread: a kept-alive connection holds the server until it closes, the other clients "
+                    "wait; every reply stalls ~40 ms (headers and body in two writes: Nagle + delayed ACK)"
+                )
             if server_name == "stdlib" and res.generator == "wrk" and res.socket_errors:
                 res.notes.append(
                     "wrk counts every reply of this server as a read error: the body ends when the server closes "
@@ -225,11 +231,13 @@ def overhead(
         results, _ = _measure(srv, NOT_MINE, None, concurrencies, duration_s, wrk, warmup)
         record("flask-noop", "flask-noop", results, {})
 
-    log("baseline stdlib http.server plugin")
-    with stdlib_server(token) as srv:
-        check_answer(srv.port, NOT_MINE, token, lambda s, d: s == 200 and d == {}, "stdlib")
-        results, _ = _measure(srv, NOT_MINE, token, concurrencies, duration_s, wrk, warmup)
-        record("stdlib", "stdlib", results, {})
+    for keepalive in (False, True):
+        name = "stdlib-keepalive" if keepalive else "stdlib"
+        log(f"baseline {name} http.server plugin")
+        with stdlib_server(token, keepalive) as srv:
+            check_answer(srv.port, NOT_MINE, token, lambda s, d: s == 200 and d == {}, name)
+            results, _ = _measure(srv, NOT_MINE, token, concurrencies, duration_s, wrk, warmup)
+            record(name, name, results, {})
 
     bad_body, bad_what = bad_args_body()
     log(f"pressplay serve ({w}x{t})")

@@ -6,6 +6,10 @@ Like that example it leaves the standard library's defaults alone: HTTP/1.0, one
 connection, no ``Content-Length`` (the body ends when the connection closes), headers and body written
 in two separate sends, a listen backlog of 5. Those defaults are what make this kind of plugin slow.
 
+``PLUGIN_KEEPALIVE=1`` switches to HTTP/1.1 with ``Content-Length`` (keep-alive), the first thing one
+would change; headers and body still go out in two writes, so the client's delayed ACK meets Nagle's
+algorithm and most replies stall for ~40 ms.
+
 Usage: ``python bench/baselines/stdlib_plugin.py PORT`` with the token in ``$PLUGIN_TOKEN``.
 """
 
@@ -17,15 +21,20 @@ import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 TOKEN = os.environ.get("PLUGIN_TOKEN", "")
+KEEPALIVE = os.environ.get("PLUGIN_KEEPALIVE") == "1"
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1" if KEEPALIVE else "HTTP/1.0"
+
     def log_message(self, format: str, *args: object) -> None:
         return
 
     def _reply(self, status: int, payload: object) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        if KEEPALIVE:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
