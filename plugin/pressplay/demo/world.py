@@ -9,7 +9,7 @@
   the ``checks`` step's first poll, so the step waits once like it would on GitHub.
 - **Argo CD**: a preview Application per task (``greeter-preview-task-<id>``) follows pushes to its
   branch (Progressing, then Healthy at the pushed revision).
-- **state**: the bare repository and a snapshot of the GitHub emulator (when it offers one) live in
+- **state**: the bare repository, the GitHub emulator's JSON snapshot and the preview apps live in
   the state directory, so a second run resumes from what GitHub says.
 """
 
@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import os
-import pickle
 import re
 import subprocess
 import sys
@@ -43,9 +42,6 @@ def app_for(branch: str) -> str:
 ARGOCD_NAMESPACE = "argocd"
 SNAPSHOT_FILE = "github-emulator.json"
 ARGOCD_FILE = "argocd-applications.json"
-PICKLE_FILE = "github-emulator.pickle"
-#: The GitHub emulator's attributes that hold its state (used until it offers snapshot()/restore()).
-_EMULATOR_STATE = ("_repos", "_installations", "_users", "_emails", "_next_id")
 CI_CHECKS = ("test", "changelog")
 _GIT_ENV = {
     "GIT_AUTHOR_NAME": "pressplay demo",
@@ -174,39 +170,24 @@ class World:
             self._log_file = None
 
     def save(self) -> None:
-        """Write the GitHub emulator's state next to the bare remote, for the next run to resume from.
-
-        The emulator's own JSON ``snapshot()`` when it offers one; otherwise its repository state,
-        pickled into the demo's own state directory (only this demo reads that file back).
-        """
+        """Write the GitHub emulator's snapshot and the preview apps' revisions for the next run."""
         while self._unfinished:  # CI that was still running finishes while the demo is stopped
             self._unfinished.pop(0)()
-        (self.state_dir / ARGOCD_FILE).write_text(json.dumps(self.deployed), encoding="utf-8")
-        snapshot = getattr(self.github, "snapshot", None)
-        if callable(snapshot):
-            data = json.dumps(snapshot()).encode()
-            target = self.state_dir / SNAPSHOT_FILE
-        else:
-            with self.github.lock:
-                data = pickle.dumps({name: getattr(self.github, name) for name in _EMULATOR_STATE})
-            target = self.state_dir / PICKLE_FILE
+        self._write(ARGOCD_FILE, json.dumps(self.deployed))
+        self._write(SNAPSHOT_FILE, json.dumps(self.github.snapshot()))
+
+    def _write(self, name: str, text: str) -> None:
+        target = self.state_dir / name
         tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
 
     def _restore(self) -> bool:
         snapshot_path = self.state_dir / SNAPSHOT_FILE
-        if snapshot_path.exists() and hasattr(self.github, "restore"):
-            self.github.restore(json.loads(snapshot_path.read_text(encoding="utf-8")))
-            return True
-        pickle_path = self.state_dir / PICKLE_FILE
-        if pickle_path.exists():
-            # The demo's own file in the state directory the user chose; never a downloaded one.
-            state = pickle.loads(pickle_path.read_bytes())  # noqa: S301
-            for name in _EMULATOR_STATE:
-                setattr(self.github, name, state[name])
-            return True
-        return False
+        if not snapshot_path.exists():
+            return False
+        self.github.restore(json.loads(snapshot_path.read_text(encoding="utf-8")))
+        return True
 
     # -- git ----------------------------------------------------------------------------------
     def _create_remote(self) -> None:
