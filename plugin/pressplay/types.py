@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
@@ -80,3 +80,17 @@ Repo = Annotated[
     WithJsonSchema({"type": "string", "pattern": _REPO_RE.pattern, "examples": ["acme/api"]}),
 ]
 """A repository as ``owner/name``."""
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An RFC 3339 timestamp as GitHub and Kubernetes write it (``2026-11-25T10:00:00Z``), or None.
+
+    Naive values are taken as UTC; anything that is not a timestamp gives None.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -63,7 +63,7 @@ from pressplay.steps.base import (
 from pressplay.steps.comment import KEY_RE, upsert_sticky
 from pressplay.steps.status import set_status, shorten
 from pressplay.tasks import check_repo_path, read_text
-from pressplay.types import Duration, Repo
+from pressplay.types import Duration, Repo, parse_timestamp
 
 CONTEXT = "pressplay/acceptance"
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -178,15 +178,6 @@ class CriterionResult:
         out["result"] = out.pop("state")
         out["details"] = [{**d, "result": d.pop("state")} for d in out["details"]]
         return out
-
-
-def _ts(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _worst(states: list[State]) -> State:
@@ -543,7 +534,7 @@ def _run_anchor(gh: RepoClient, sha: str, context: str) -> datetime | None:
     for status in ours:
         if status.get("state") != "pending":
             break
-        anchor = _ts(status.get("created_at")) or anchor
+        anchor = parse_timestamp(status.get("created_at")) or anchor
     return anchor
 
 

@@ -32,7 +32,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -50,7 +50,7 @@ from pressplay.steps.base import (
     Succeeded,
     step,
 )
-from pressplay.types import Duration, Repo, format_duration
+from pressplay.types import Duration, Repo, format_duration, parse_timestamp
 
 log = logging.getLogger("pressplay.steps.argocd")
 
@@ -174,16 +174,6 @@ class ArgoCDArgs(WaitArgs):
         return [self.revision] if isinstance(self.revision, str) else list(self.revision)
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _revisions(holder: Mapping[str, Any] | None) -> list[str]:
     if not holder:
         return []
@@ -258,13 +248,13 @@ class AppState:
             sync_status=str(sync.get("status") or "Unknown"),
             revisions=_revisions(sync),
             health=str(health.get("status") or "Unknown"),
-            health_since=_time(health.get("lastTransitionTime")),
-            reconciled_at=_time(status.get("reconciledAt")),
+            health_since=parse_timestamp(health.get("lastTransitionTime")),
+            reconciled_at=parse_timestamp(status.get("reconciledAt")),
             operation=obj.get("operation") if isinstance(obj.get("operation"), dict) else None,
             op_phase=op_state.get("phase") or None,
             op_message=str(op_state.get("message") or ""),
-            op_started=_time(op_state.get("startedAt")),
-            op_finished=_time(op_state.get("finishedAt")),
+            op_started=parse_timestamp(op_state.get("startedAt")),
+            op_finished=parse_timestamp(op_state.get("finishedAt")),
             op_revisions=_revisions(op_state.get("syncResult")) or _revisions(requested),
             op_dry_run=bool(requested.get("dryRun")),
             has_op_state=bool(op_state),
@@ -382,7 +372,7 @@ def _anchor_since(value: str | None) -> datetime | None:
         data = json.loads(value)
     except ValueError:
         return None
-    return _time(data.get("since")) if isinstance(data, dict) else None
+    return parse_timestamp(data.get("since")) if isinstance(data, dict) else None
 
 
 def _url(ctx: StepContext, namespace: str, app: str) -> str:
@@ -423,7 +413,7 @@ def _current_error(state: AppState, anchor: datetime, expected: Sequence[str], a
         if kind not in ERROR_CONDITIONS:
             continue
         message = str(cond.get("message", ""))
-        since = _time(cond.get("lastTransitionTime"))
+        since = parse_timestamp(cond.get("lastTransitionTime"))
         current = (
             at_target
             or (since is not None and since >= anchor)

@@ -48,7 +48,7 @@ from pressplay.steps.base import (
     Succeeded,
     step,
 )
-from pressplay.types import Duration, Repo, format_duration
+from pressplay.types import Duration, Repo, format_duration, parse_timestamp
 
 #: Our own status contexts and check names: never waited on (we would wait for ourselves).
 OWN_PATTERN = "pressplay/*"
@@ -295,19 +295,8 @@ def newest_per_name(checks: Iterable[Check]) -> list[Check]:
 
 
 def _instant(text: str) -> datetime:
-    parsed = parse_time(text)
+    parsed = parse_timestamp(text)
     return parsed if parsed is not None else datetime.min.replace(tzinfo=UTC)
-
-
-def parse_time(text: Any) -> datetime | None:
-    """An RFC 3339 timestamp as GitHub writes it (``2026-11-25T10:00:00Z``), or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
 
 
 def matches(name: str, pattern: str) -> bool:
@@ -511,7 +500,7 @@ def _commit_date(commit: Mapping[str, Any] | None) -> datetime | None:
         return None
     for who in ("committer", "author"):
         person = inner.get(who)
-        if isinstance(person, Mapping) and (when := parse_time(person.get("date"))):
+        if isinstance(person, Mapping) and (when := parse_timestamp(person.get("date"))):
             return when
     return None
 
@@ -542,7 +531,7 @@ def read(repo: RepoClient, args: ChecksArgs) -> Snapshot:
     if args.since is None:
         suites = repo.get_all(f"commits/{sha}/check-suites", key="check_suites")
         changed = changed or not suites.not_modified
-        anchors = [parse_time(s.get("created_at")) for s in suites if isinstance(s, dict)]
+        anchors = [parse_timestamp(s.get("created_at")) for s in suites if isinstance(s, dict)]
     statuses: list[dict[str, Any]] = []
     if args.statuses or (args.since is None and not any(anchors)):
         statuses, status_changed = _statuses(repo, sha)
@@ -550,7 +539,7 @@ def read(repo: RepoClient, args: ChecksArgs) -> Snapshot:
         if args.statuses:
             checks += from_statuses(statuses)
         if not any(anchors):
-            anchors = [parse_time(s.get("created_at")) for s in statuses]
+            anchors = [parse_timestamp(s.get("created_at")) for s in statuses]
     if args.workflow_runs:
         wruns = repo.get_all("actions/runs", {"head_sha": sha}, key="workflow_runs")
         changed = changed or not wruns.not_modified

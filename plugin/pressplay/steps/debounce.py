@@ -34,7 +34,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from pressplay.github import RepoClient
 from pressplay.steps.base import Outcome, Running, StepArgs, StepContext, Succeeded, step
-from pressplay.types import Duration, Repo, format_duration
+from pressplay.types import Duration, Repo, format_duration, parse_timestamp
 
 TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 #: Conclusions that trigger CI remediation (the `ci-failure` Sensor filters on the same two).
@@ -120,15 +120,6 @@ class Trigger:
         }
 
 
-def _ts(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def newer(triggers: list[Trigger], event_time: datetime, event_id: int | None) -> list[Trigger]:
     """The triggers after (event_time, event_id), newest first; the triggering event itself excluded."""
     out = []
@@ -162,7 +153,7 @@ def trusted_feedback(
                 continue
             if kind == "review" and item.get("state") not in FEEDBACK_REVIEW_STATES:
                 continue
-            at = _ts(item.get(when))
+            at = parse_timestamp(item.get(when))
             if at is not None:
                 login = str((item.get("user") or {}).get("login") or "")
                 out.append(
@@ -183,7 +174,7 @@ def failing_check_runs(check_runs: list[Any], skip_apps: frozenset[str]) -> list
             continue
         if str((run.get("app") or {}).get("slug") or "") in skip_apps:
             continue
-        at = _ts(run.get("completed_at"))
+        at = parse_timestamp(run.get("completed_at"))
         if at is not None:
             url = str(run.get("html_url") or run.get("details_url") or "")
             out.append(Trigger("checkRun", int(run.get("id") or 0), at, url, str(run.get("name") or "")))
@@ -199,7 +190,7 @@ def failing_workflow_runs(runs: list[Any]) -> list[Trigger]:
             or run.get("conclusion") not in FAILING
         ):
             continue
-        at = _ts(run.get("updated_at"))
+        at = parse_timestamp(run.get("updated_at"))
         if at is not None:
             out.append(
                 Trigger(

@@ -35,7 +35,7 @@ from pressplay.tasks import (
     read_text,
     task_id,
 )
-from pressplay.types import Duration, Repo
+from pressplay.types import Duration, Repo, parse_timestamp
 
 
 class DependenciesArgs(WaitArgs):
@@ -91,15 +91,6 @@ class DependenciesArgs(WaitArgs):
     @classmethod
     def _tasks_path(cls, value: str | None) -> str | None:
         return check_repo_path(value, "tasksPath") if value else None
-
-
-def _ts(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
@@ -162,7 +153,7 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         items = resp.json if isinstance(resp.json, list) else []
         items = [i for i in items if PR_LABEL in _label_names(i)] or items
         state, pr = dependency_state(items)
-        if pr is not None and (stamp := _ts(pr.get("updated_at"))):
+        if pr is not None and (stamp := parse_timestamp(pr.get("updated_at"))):
             activity.append(stamp)
         link = f"#{pr['number']}" if pr else ""
         if state == "merged" and pr is not None:
@@ -235,4 +226,4 @@ def _base_moved(gh: RepoClient, base: str | None) -> datetime | None:
     if branch.status == 404 or not isinstance(branch.json, dict):
         return None
     commit = (branch.json.get("commit") or {}).get("commit") or {}
-    return _ts((commit.get("committer") or {}).get("date"))
+    return parse_timestamp((commit.get("committer") or {}).get("date"))

@@ -50,8 +50,7 @@ from pressplay.steps.base import (
     Succeeded,
     step,
 )
-from pressplay.steps.checks import parse_time
-from pressplay.types import Repo, format_duration
+from pressplay.types import Repo, format_duration, parse_timestamp
 
 #: GitHub accepts at most this many inputs in one dispatch (one is ours).
 MAX_INPUTS = 25
@@ -445,7 +444,7 @@ def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
             return Succeeded(outputs, summary=summary)
         return Failed(f"{summary}: {url}", outputs=outputs)
 
-    anchor = args.since or parse_time(run.get("created_at")) or now
+    anchor = args.since or parse_timestamp(run.get("created_at")) or now
     deadline = Deadline(anchor, args.timeout)
     if deadline.passed(now):
         summary = f"timed out after {format_duration(args.timeout)} waiting for {label} ({status})"

@@ -37,7 +37,7 @@ from pydantic import Field, field_validator
 from pressplay.github import GitHubPermanentError, GitHubResponse, RepoClient
 from pressplay.pacing import Deadline, WaitArgs, next_poll
 from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
-from pressplay.types import Repo
+from pressplay.types import Repo, parse_timestamp
 
 _SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 #: GitHub's words when the repository refuses a merge method / has auto-merge switched off.
@@ -112,15 +112,6 @@ class Blocker:
     short: bool = False
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _read_pr(repo: RepoClient, number: int) -> GitHubResponse:
     response = repo.get(f"pulls/{number}", allow=(404,))
     if response.status == 404 or not isinstance(response.json, dict):
@@ -190,14 +181,14 @@ def _merged(repo: RepoClient, pr: dict[str, Any], sha: str | None = None) -> Suc
 def _anchor(repo: RepoClient, pr: dict[str, Any], since: datetime | None) -> datetime:
     if since is not None:
         return since
-    created = _time(pr.get("created_at"))
+    created = parse_timestamp(pr.get("created_at"))
     head_sha = str((pr.get("head") or {}).get("sha") or "")
     committed: datetime | None = None
     if head_sha:
         commit = repo.get(f"commits/{head_sha}", allow=(404, 422)).json
         if isinstance(commit, dict):
             committer = (commit.get("commit") or {}).get("committer") or {}
-            committed = _time(committer.get("date"))
+            committed = parse_timestamp(committer.get("date"))
     found = [t for t in (created, committed) if t is not None]
     if not found:
         raise PermanentError(
