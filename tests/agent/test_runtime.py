@@ -289,3 +289,15 @@ def test_hooks_the_agent_plants_never_run(
     result, log = run(make_options(agent_command=f"python3 {script}"))
     assert result.status == "committed", log
     assert not marker.exists()
+
+
+def test_require_changes_fails_an_agent_that_did_nothing(
+    make_options: Callable[..., AgentOptions], agents_dir: Path
+) -> None:
+    text = (agents_dir / "agents.yaml").read_text()
+    (agents_dir / "agents.yaml").write_text(
+        text.replace("    attempts: 2\n", "    attempts: 2\n    requireChanges: true\n", 1)
+    )
+    result, log = run(make_options(attempts=1), mode="noop")
+    assert result.status == "agent-failed", log
+    assert "changed nothing" in result.summary

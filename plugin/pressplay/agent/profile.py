@@ -108,6 +108,9 @@ class Profile(BaseModel):
     attempts: int = Field(2, ge=1, le=10, description="How many times the agent may try.")
     env: dict[str, str] = Field(default_factory=dict, description="Extra environment of the agent CLI.")
     gates: tuple[Gate, ...] = Field((), description="Compliance gates run after the agent, in order.")
+    require_changes: bool = Field(
+        False, description="Fail the step when the agent changed nothing (e.g. for the author of a task)."
+    )
     commit_message: str = Field(
         "pressplay: {step} for task {task_id}",
         description="First line of the commit; `{task_id}`, `{step}` and `{agent}` are filled in.",

@@ -368,6 +368,14 @@ def _commit_and_push(
 ) -> StepResult:
     try:
         changed = git.stage_all_since(start)
+        if not changed and profile.require_changes:
+            return StepResult(
+                "agent-failed",
+                f"agent {options.agent} changed nothing for task {options.task_id}, but its profile sets "
+                "requireChanges: check the task prompt and the agent log",
+                report=report,
+                attempts=attempts,
+            )
         if not changed:
             return StepResult(
                 "unchanged",

@@ -209,6 +209,7 @@ def write_agents_dir(target: Path, language: Language, agent_command: list[str] 
             "timeout": "5m",
             "attempts": 2 if name == "author" else 1,
             "gates": gates(language, kind) if kind else [],  # type: ignore[arg-type]
+            "requireChanges": name == "author",
             "commitMessage": "{agent}: task {task_id}" if name != "author" else "task {task_id}: implement",
         }
         (target / f"{name}_system-prompt.md").write_text(SYSTEM_PROMPTS[name] + "\n", encoding="utf-8")
