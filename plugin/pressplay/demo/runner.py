@@ -212,7 +212,8 @@ class Demo:
     def _agent_step(self, state: _TaskState, step: str) -> tuple[str, str, str]:
         result = self.agent(state, AGENT_OF[step])
         if not result.ok:
-            raise StepFailed(f"{result.status}: {result.summary}")
+            report = self.runs_dir / f"task-{state.task_id}" / AGENT_OF[step] / "outputs" / "report.md"
+            raise StepFailed(f"{result.status}: {_first_line(result.summary)} (report: {report})")
         outcome = "existing" if result.status == "existing" else "ok"
         retried = f" (attempt {result.attempts}: the gates failed before)" if result.attempts > 1 else ""
         return outcome, f"{result.status}: {_first_line(result.summary)}{retried}", ""
