@@ -229,8 +229,8 @@ class _Root:
             raise GitHubGraphQLError("UNPROCESSABLE", "Head sha didn't match expected head sha")
         if pr.auto_merge is None:
             _mergeable, status = merge_state(self.emu, state, issue)
-            if status == "clean":
-                raise GitHubGraphQLError("UNPROCESSABLE", "Pull request is in clean status")
+            if status in {"clean", "unstable", "has_hooks"}:  # mergeable now: GitHub wants a direct merge
+                raise GitHubGraphQLError("UNPROCESSABLE", f"Pull request is in {status} status")
             if status == "draft":
                 raise GitHubGraphQLError("UNPROCESSABLE", "Pull request is in draft state")
             pr.auto_merge = {
