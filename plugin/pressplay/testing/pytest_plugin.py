@@ -83,3 +83,7 @@ def github_emulator() -> Iterator[Any]:
     with GitHubEmulator() as emulator:
         yield emulator
     reset_clients()
+    if emulator.server_errors:  # an emulator bug, not the code under test: make it visible
+        import warnings
+
+        warnings.warn(f"the GitHub emulator crashed: {emulator.server_errors}", stacklevel=1)
