@@ -361,3 +361,13 @@ def test_prompt_examples_are_valid_documents(objects: Objects) -> None:
     assert len(specs) == 1
     spec = parse_spec(specs[0])
     assert [c.kind for c in spec.criteria] == ["checks", "agent"]
+
+
+def test_the_author_must_change_something(objects: Objects, tmp_path: Path) -> None:
+    data = objects[("ConfigMap", "controller-agents")]["data"]
+    for key, text in data.items():
+        (tmp_path / key).write_text(text, encoding="utf-8")
+    profiles = load_profiles(tmp_path)
+    assert profiles["author"].require_changes is True
+    # Lint and the remediators may legitimately find nothing to change.
+    assert not profiles["lint"].require_changes
