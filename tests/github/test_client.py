@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -352,3 +353,19 @@ def test_github_enterprise_server_layout() -> None:
         assert all(not r.path.startswith("/api/") for r in emu.requests)
         assert emu.requests_to(r"^/graphql$")
         clients.close()
+
+
+def test_private_key_from_the_environment_as_plugin_yaml_passes_it(emu: GitHubEmulator) -> None:
+    """The agent pod has no volume for the sidecar, so plugin.yaml passes the PEM via env from the Secret."""
+    overrides = emu.sidecar_settings()
+    pem = Path(overrides.pop("github_private_key_file")).read_text()
+    settings = Settings(**overrides, github_private_key=pem)
+    reset_clients()
+    try:
+        repo = clients_for(settings).repo(REPO)
+        assert repo.get("").json["full_name"] == REPO
+    finally:
+        reset_clients()
+    with pytest.raises(GitHubPermanentError, match="PRESSPLAY_GITHUB_PRIVATE_KEY does not hold") as info:
+        GitHubClients(Settings(**overrides, github_private_key="-----BEGIN nonsense-----"))
+    assert "nonsense" not in str(info.value)

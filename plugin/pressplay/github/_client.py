@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -19,6 +20,7 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, Observation
+from pydantic import SecretStr
 
 from pressplay import telemetry
 from pressplay.config import Settings
@@ -42,7 +44,7 @@ PER_PAGE = 100
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SETTINGS_HINT = (
     "set PRESSPLAY_GITHUB_APP_ID (the App's id) and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE (the path of the "
-    "App's private key PEM, mounted from a Secret)"
+    "App's private key PEM, mounted from a Secret) or PRESSPLAY_GITHUB_PRIVATE_KEY (the PEM itself, from a Secret)"
 )
 
 
@@ -182,8 +184,26 @@ def _observe_rate_limits(_options: CallbackOptions) -> Iterator[Observation]:
         yield Observation(rate.remaining, {"github.installation": installation})
 
 
-def _read_private_key(path: Path | None) -> str:
+def _check_pem(text: str, where: str) -> str:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        raise GitHubPermanentError(
+            f"{where} does not hold an unencrypted PEM private key "
+            "(download a new key from the App's settings page)"
+        ) from None
+    except Exception:  # unsupported key types etc.
+        raise GitHubPermanentError(f"{where} holds a key that cannot be used") from None
+    return text
+
+
+def _read_private_key(path: Path | None, inline: SecretStr | None = None) -> str:
+    """The App's private key: from the mounted file, else from PRESSPLAY_GITHUB_PRIVATE_KEY (the PEM itself)."""
     if path is None:
+        if inline is not None and inline.get_secret_value().strip():
+            return _check_pem(inline.get_secret_value().strip() + "\n", "PRESSPLAY_GITHUB_PRIVATE_KEY")
         raise GitHubPermanentError(f"GitHub is not configured: {_SETTINGS_HINT}.")
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -195,20 +215,7 @@ def _read_private_key(path: Path | None) -> str:
         raise GitHubPermanentError(
             f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} is not a PEM text file"
         ) from None
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        load_pem_private_key(text.encode(), password=None)
-    except (ValueError, TypeError):
-        raise GitHubPermanentError(
-            f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} does not hold an unencrypted PEM private key "
-            "(download a new key from the App's settings page)"
-        ) from None
-    except Exception:  # unsupported key types etc.
-        raise GitHubPermanentError(
-            f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r} holds a key that cannot be used"
-        ) from None
-    return text
+    return _check_pem(text, f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r}")
 
 
 class GitHubClients:
@@ -230,7 +237,7 @@ class GitHubClients:
             else "/graphql"
         )
         self._fixed_installation = settings.github_installation_id
-        self.__private_key = _read_private_key(settings.github_private_key_file)
+        self.__private_key = _read_private_key(settings.github_private_key_file, settings.github_private_key)
         self._cache_strategy = MemCacheStrategy()
         self._transport = _NoCloseTransport(transport or httpx.HTTPTransport(retries=0))
         self._lock = threading.RLock()
@@ -675,10 +682,15 @@ def _settings_key(settings: Settings) -> tuple[Any, ...]:
             stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError:
             stamp = None
+    inline = settings.github_private_key
+    inline_digest = (
+        hashlib.sha256(inline.get_secret_value().encode()).hexdigest() if inline is not None else None
+    )
     return (
         settings.github_app_id,
         str(path) if path else None,
         stamp,
+        inline_digest,
         settings.github_installation_id,
         settings.github_api_url,
     )
