@@ -13,6 +13,7 @@ import pytest
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
+from pressplay.types import parse_timestamp
 
 REPO = "acme/api"
 TASKS_PATH = ".taskmaster/tasks/tasks.json"
@@ -133,52 +134,15 @@ def web() -> Iterator[str]:
 
 
 class ReviewComments:
-    """``GET /repos/{o}/{r}/pulls/{n}/comments`` (review comments on the diff) for the emulator, which
-    does not serve them yet: registered on its router by this fixture, in GitHub's shape."""
+    """Review comments on a PR's diff, served by the emulator's ``GET /pulls/{n}/comments`` route."""
 
     def __init__(self, gh: GitHubEmulator) -> None:
-        from pressplay.testing.github_emulator._server import Reply, paginate
-
         self.gh = gh
-        self.items: list[dict[str, Any]] = []
-
-        def handler(request: Any, owner: str, repo: str, number: str, **_: Any) -> Reply:
-            since = request.args.get("since")
-            found = [
-                c
-                for c in self.items
-                if c["_number"] == int(number) and (not since or c["updated_at"] >= since)
-            ]
-            page, headers = paginate(
-                gh, request, [{k: v for k, v in c.items() if k != "_number"} for c in found]
-            )
-            return Reply(page, headers=headers)
-
-        gh._front.router.add("GET", "/repos/{owner}/{repo}/pulls/{number}/comments", handler)
 
     def add(self, number: int, body: str, *, user: str, association: str = "MEMBER", at: str) -> int:
-        cid = 7_000_000 + len(self.items)
-        self.items.append(
-            {
-                "_number": number,
-                "id": cid,
-                "node_id": f"PRRC_{cid}",
-                "pull_request_review_id": cid + 1,
-                "diff_hunk": "@@ -1 +1 @@",
-                "path": "app.py",
-                "commit_id": "0" * 40,
-                "original_commit_id": "0" * 40,
-                "user": {"login": user, "id": 99, "type": "User"},
-                "body": body,
-                "created_at": at,
-                "updated_at": at,
-                "html_url": f"https://github.com/{REPO}/pull/{number}#discussion_r{cid}",
-                "url": f"{self.gh.url}/repos/{REPO}/pulls/comments/{cid}",
-                "pull_request_url": f"{self.gh.url}/repos/{REPO}/pulls/{number}",
-                "author_association": association,
-            }
+        return self.gh.add_review_comment(
+            REPO, number, body, user=user, author_association=association, at=parse_timestamp(at)
         )
-        return cid
 
 
 @pytest.fixture
