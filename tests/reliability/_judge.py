@@ -64,6 +64,7 @@ def judge(status: int, raw: bytes | str, *, what: str = "") -> dict[str, Any] | 
         internal = "internal error in step" in node.message
         known = next((reason for marker, reason in KNOWN_BUGS.items() if marker in node.message), None)
         if internal and known:
+            distinct("http_5xx", node.message.split(";")[0])
             distinct("known_bugs_hit", known)
             return body
         if internal:  # a crash turned into Failed is still a server error
