@@ -25,6 +25,7 @@ class DemoRun:
     comments: dict[int, list[dict[str, Any]]]
     branches: dict[str, str]
     secrets: list[str] = field(default_factory=list)
+    authenticated_pushes: int = 0
 
     def report(self, task: str) -> TaskReport:
         return next(r for r in self.reports if r.id == task)
@@ -55,12 +56,13 @@ def run_demo(
         if then is not None:
             then(world, demo)
         pulls, comments, branches = snapshot(world)
+        pushes = world.git_http.pushes_authenticated if world.git_http is not None else 0
         key_file = world.github.private_key_file
         secrets = [*world.github.issued_tokens, world.sidecar.token]
         if key_file is not None:
             pem = Path(key_file).read_text()
             secrets += [line for line in pem.splitlines() if line and "-----" not in line][:3]
-    return DemoRun(state_dir, out.getvalue(), reports, pulls, comments, branches, secrets)
+    return DemoRun(state_dir, out.getvalue(), reports, pulls, comments, branches, secrets, pushes)
 
 
 @pytest.fixture(scope="module")

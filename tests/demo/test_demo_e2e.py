@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pressplay.demo import git_http
 from pressplay.demo.runner import Demo, render_table
 from pressplay.demo.sample import REPO
 from pressplay.demo.world import World
@@ -77,6 +78,16 @@ def test_rerun_does_nothing_new(happy_run: DemoRun) -> None:
     assert bodies(again) == bodies(happy_run)
     assert again.branches == happy_run.branches
     assert happy_run.remote_git("for-each-ref") == refs_before
+
+
+def test_agent_steps_push_over_https_with_the_credential_helper(happy_run: DemoRun) -> None:
+    if not git_http.available():
+        pytest.skip("git has no http-backend here: the demo pushes to the bare repository's path")
+    assert happy_run.authenticated_pushes >= 3  # at least one commit per task, each pushed with a token
+    config = (happy_run.state_dir / "work" / "task-1" / ".git" / "config").read_text()
+    assert "http://127.0.0.1:" in config
+    for secret in happy_run.secrets:
+        assert secret not in config
 
 
 def test_no_token_or_key_in_any_log_or_output(happy_run: DemoRun) -> None:

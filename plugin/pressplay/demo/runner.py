@@ -147,10 +147,10 @@ class Demo:
             "agents_dir": self.world.agents_dir,
             "workspace": self.world.state_dir / "work" / f"task-{state.task_id}",
             "outputs_dir": run_dir / "outputs",
-            "remote_url": str(self.world.remote),
+            "remote_url": self.world.remote_url,
         }
         options = AgentOptions.from_sources(flags, environ={})
-        env = {**os.environ, "PRESSPLAY_DEMO_FAULTS": self.faults}
+        env = {**os.environ, **self.world.agent_git_env(), "PRESSPLAY_DEMO_FAULTS": self.faults}
         with self.log_path.open("a", encoding="utf-8") as sink:
             sink.write(f"\n===== task {state.task_id} {key} ({agent}) =====\n")
             result = run_step(options, sink=sink, environ=env)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from pressplay.demo import git_http
 from pressplay.demo.sample import REPO, Language, project_files, write_agents_dir
 from pressplay.telemetry import LOGGER_NAME
 
@@ -82,6 +83,7 @@ class World:
         self.kube: Any = None
         self.sidecar: Any = None
         self.resumed = False
+        self.git_http: git_http.GitHttpServer | None = None
         self._pending: list[tuple[str, str]] = []
         self.ci_runs: list[dict[str, Any]] = []
         self._log_file: TextIO | None = None
@@ -128,6 +130,9 @@ class World:
         self.github.sync_from_git(REPO, self.remote)
         self._pending.clear()
 
+        if git_http.available():
+            self.git_http = git_http.GitHttpServer(self.remote, REPO, self.github.url).start()
+
         self.kube = KubeEmulator().start()
         argocd_file = self.state_dir / ARGOCD_FILE
         if not fresh_remote and argocd_file.exists():
@@ -154,13 +159,13 @@ class World:
     def stop(self) -> None:
         if self.github is not None and self.github.url:
             self.save()
-        for part in (self.sidecar, self.kube, self.github):
+        for part in (self.sidecar, self.kube, self.git_http, self.github):
             if part is not None:
                 try:
                     part.stop()
                 except Exception:  # noqa: S112 - stop everything even if one part fails
                     continue
-        self.sidecar = self.kube = None
+        self.sidecar = self.kube = self.git_http = None
         if self._log_file is not None:
             for handler, previous in self._streams:
                 if previous is not None:
@@ -201,6 +206,21 @@ class World:
             git("add", "-A", cwd=seed)
             git("commit", "-q", "-m", "greeter: empty project with a backlog of three tasks", cwd=seed)
             git("clone", "-q", "--bare", str(seed), str(self.remote))
+
+    @property
+    def remote_url(self) -> str:
+        """Where agent steps clone and push: the HTTP git host, else the bare repository's path."""
+        return self.git_http.remote_url if self.git_http is not None else str(self.remote)
+
+    def agent_git_env(self) -> dict[str, str]:
+        """The GitHub App settings ``pressplay git-credential`` needs (paths and ids, no secret)."""
+        if self.git_http is None:
+            return {}
+        return {
+            "PRESSPLAY_GITHUB_APP_ID": str(self.github.app_id),
+            "PRESSPLAY_GITHUB_PRIVATE_KEY_FILE": str(self.github.private_key_file),
+            "PRESSPLAY_GITHUB_API_URL": self.git_http.url,
+        }
 
     def main_sha(self) -> str:
         return git(f"--git-dir={self.remote}", "rev-parse", "refs/heads/main").strip()
