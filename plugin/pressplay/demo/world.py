@@ -1,7 +1,8 @@
 """The demo's world: a local git remote, the GitHub and Argo CD emulators, the sidecar, CI and deploys.
 
 - **git**: a bare repository under the state directory is the remote the agent runtime clones and
-  pushes; the GitHub emulator mirrors it (``sync_from_git``) after every push, and a merge made
+  pushes, over HTTP (:mod:`pressplay.demo.git_http`: pushes need an installation token, which
+  ``pressplay git-credential`` mints for git as it does in a pod); the GitHub emulator mirrors it (``sync_from_git``) after every push, and a merge made
   through the REST API is replayed in the bare repository (a squash commit) so the next task starts
   from the merged code.
 - **CI**: every push to a ``pressplay/`` branch gets two check runs, ``test`` (the sample's tests, run
