@@ -2,9 +2,9 @@
 
 - **git**: a bare repository under the state directory is the remote the agent runtime clones and
   pushes, over HTTP (:mod:`pressplay.demo.git_http`: pushes need an installation token, which
-  ``pressplay git-credential`` mints for git as it does in a pod); the GitHub emulator mirrors it (``sync_from_git``) after every push, and a merge made
-  through the REST API is replayed in the bare repository (a squash commit) so the next task starts
-  from the merged code.
+  ``pressplay git-credential`` mints for git as it does in a pod). The GitHub emulator mirrors it
+  (``sync_from_git``) after every push, and a merge made through the REST API is replayed in the
+  bare repository (a squash commit) so the next task starts from the merged code.
 - **CI**: every push to a ``pressplay/`` branch gets two check runs, ``test`` (the sample's tests, run
   for real on the pushed tree) and ``changelog`` (``changes/task-<id>.md`` exists); they complete after
   the ``checks`` step's first poll, so the step waits once like it would on GitHub.
