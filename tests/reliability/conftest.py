@@ -50,16 +50,25 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def in_process_log(sandbox: Path) -> Iterator[Path]:
-    """The JSON log of in-process sidecars, written into the sandbox for the secret scan."""
+    """Copy the JSON log of in-process sidecars into the sandbox for the secret scan (per test; the
+    handler's formatter is not a ``JsonFormatter``, so ``telemetry.setup_logging`` behaves as usual)."""
     import logging
 
     from pressplay.telemetry import LOGGER_NAME, JsonFormatter
 
+    class _Copy(logging.Formatter):
+        def __init__(self) -> None:
+            super().__init__()
+            self._json = JsonFormatter()
+
+        def format(self, record: logging.LogRecord) -> str:
+            return self._json.format(record)
+
     path = sandbox / "logs" / "in-process.log"
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(_Copy())
     logger = logging.getLogger(LOGGER_NAME)
     logger.addHandler(handler)
     yield path
