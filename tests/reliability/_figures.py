@@ -16,7 +16,7 @@ LABELS = {
     "github_calls": "GitHub calls in the fault run",
     "faults_injected": "GitHub faults injected (5xx, timeouts, secondary limits)",
     "restarts": "sidecar SIGKILLs + restarts",
-    "duplicates": "duplicates found (PRs, sticky comments)",
+    "duplicates": "duplicates found (PRs, sticky comments, deploy runs)",
     "failed_by_transient": "nodes Failed by a transient fault",
     "fuzz_requests": "fuzzing requests (hypothesis + schemathesis)",
     "rejections": "rejections checked for an explanation",

@@ -10,12 +10,15 @@ Then: every task completes, exactly one PR per head, one sticky comment per key,
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pressplay.testing.agent import make_template
 from pressplay.testing.sidecar import Sidecar
 from tests.reliability._figures import add
 from tests.reliability._run import audit, prepare, run_all
@@ -102,3 +105,68 @@ def test_twenty_tasks_with_ten_percent_transient_faults(gh: Any, short_github_ti
         number = next(int(r.outputs["number"]) for r in [runs[TASKS.index(task)].results[0][1]])
         bodies = [c["body"] for c in gh.comments(REPO, number) if c["user"]["login"] == gh.bot.login]
         assert len(bodies) == 1 and bodies[0].startswith("checks: success"), bodies
+
+
+DEPLOY_PATH = ".github/workflows/deploy.yml"
+DEPLOY_WORKFLOW = """\
+name: Deploy
+on:
+  workflow_dispatch:
+    inputs:
+      pressplay_id: {description: "Set by pressplay to find this run again", required: false}
+run-name: "Deploy ${{ inputs.pressplay_id }}"
+jobs:
+  deploy: {runs-on: ubuntu-latest, steps: [{run: echo deploying}]}
+"""
+
+
+def test_deploy_dispatches_happen_once_per_key_under_faults(gh: Any, short_github_timeout: None) -> None:
+    """Ten deploys (``dispatch``) while 10 % of calls fail and the first dispatches time out after
+    GitHub started the run: exactly one workflow run per key, every node Succeeded."""
+    repo = "faults/deploy"
+    gh.create_repo(repo, files={"README.md": "# deploy\n", DEPLOY_PATH: DEPLOY_WORKFLOW})
+    gh.add_workflow(repo, DEPLOY_PATH, name="Deploy")
+    gh.on_dispatch(repo, DEPLOY_PATH, conclusion="success", after_polls=3)
+    original = gh.run_workflow
+
+    def run_workflow(name: str, workflow: str | int, **kwargs: Any) -> int:
+        """GitHub shows a dispatched run under the title its ``run-name`` renders to."""
+        run_id = original(name, workflow, **kwargs)
+        with gh.lock:
+            run = gh.repo_state(name).runs[run_id]
+            run.display_title = f"Deploy {dict(run.inputs).get('pressplay_id', '')}"
+        return run_id
+
+    gh.run_workflow = run_workflow
+    gh.reset_requests()
+    late = gh.inject_fault(r"/dispatches$", method="POST", kind="delay", delay=TIMEOUT_DELAY, times=3)
+    gh.random_failures(0.10, seed=7, kinds=("status", "reset", "secondary", "too_many"))
+    keys = [f"deploy-task-{n}" for n in range(1, 11)]
+    try:
+        with Sidecar(**gh.sidecar_settings(), speedup=SPEEDUP) as sidecar:
+
+            def deploy(key: str) -> Any:
+                args = {"repo": repo, "workflow": "deploy.yml", "ref": "main", "key": key, "timeout": "30m"}
+                with sidecar.agent(max_polls=400) as agent:
+                    result = agent.run(make_template("dispatch", args, outputs=["runId", "conclusion"]))
+                add("requests", result.calls)
+                return result
+
+            with ThreadPoolExecutor(max_workers=5) as pool:
+                results = dict(zip(keys, pool.map(deploy, keys), strict=True))
+    finally:
+        gh.clear_faults()
+    add("faults_injected", _faults_seen(gh) + late.hits)
+    add("runs")
+    assert late.hits, "no dispatch timed out"
+    failed = {k: r.message for k, r in results.items() if r.phase != "Succeeded"}
+    add("failed_by_transient", len(failed))
+    assert not failed, failed
+    with gh.lock:
+        titles = Counter(
+            r.display_title for r in gh.repo_state(repo).runs.values() if r.event == "workflow_dispatch"
+        )
+    duplicates = sum(n - 1 for n in titles.values() if n > 1)
+    add("duplicates", duplicates)
+    assert len(titles) == len(keys) and not duplicates, titles
+    assert {r.outputs["conclusion"] for r in results.values()} == {"success"}
