@@ -369,3 +369,13 @@ def test_private_key_from_the_environment_as_plugin_yaml_passes_it(emu: GitHubEm
     with pytest.raises(GitHubPermanentError, match="PRESSPLAY_GITHUB_PRIVATE_KEY does not hold") as info:
         GitHubClients(Settings(**overrides, github_private_key="-----BEGIN nonsense-----"))
     assert "nonsense" not in str(info.value)
+
+
+def test_installation_token_for_git_is_fresh_and_scoped(emu: GitHubEmulator, clients: GitHubClients) -> None:
+    first = clients.installation_token(REPO, permissions={"contents": "write"})
+    second = clients.installation_token(REPO, permissions={"contents": "write"})
+    assert first.startswith("ghs_")
+    assert first != second, "minted per request, never served from a cache"
+    exchanges = [r for r in _routes(emu) if r[1] == "/app/installations/{installation_id}/access_tokens"]
+    assert len(exchanges) == 2
+    assert all(r[2] == "jwt" for r in exchanges)

@@ -50,21 +50,7 @@ def mint_token(settings: Settings, repo: str) -> str:
     """An installation token for ``repo`` alone, with ``contents: write`` only."""
     from pressplay.github import clients_for
 
-    clients = clients_for(settings)
-    minter = getattr(clients, "installation_token", None)
-    if callable(minter):
-        return str(minter(repo, permissions={"contents": "write"}))
-    installation = clients.installation_id(repo)
-    name = repo.split("/", 1)[1]
-    resp = clients._send(  # private until the client layer offers a public minting call
-        clients._app_gh,
-        "POST",
-        f"/app/installations/{installation}/access_tokens",
-        repo=repo,
-        json={"repositories": [name], "permissions": {"contents": "write"}},
-        app_route=True,
-    )
-    return str(resp.json["token"])
+    return clients_for(settings).installation_token(repo, permissions={"contents": "write"})
 
 
 def read_request(stream: TextIO) -> dict[str, str]:

@@ -307,6 +307,25 @@ class GitHubClients:
             self._installations[key] = installation
         return installation
 
+    def installation_token(self, repo: str, *, permissions: Mapping[str, str] | None = None) -> str:
+        """A fresh installation token scoped to ``repo`` alone (and ``permissions``, if given).
+
+        For handing to git through ``pressplay git-credential``; it is never cached, logged or stored.
+        """
+        installation = self.installation_id(repo)
+        body: dict[str, Any] = {"repositories": [repo.split("/", 1)[1]]}
+        if permissions:
+            body["permissions"] = dict(permissions)
+        resp = self._send(
+            self._app_gh,
+            "POST",
+            f"/app/installations/{installation}/access_tokens",
+            repo=repo,
+            json=body,
+            app_route=True,
+        )
+        return str(_field(resp, "token", "/app/installations/{installation_id}/access_tokens"))
+
     def app_slug(self) -> str:
         """The App's slug (``GET /app`` with the App's JWT; cached)."""
         if self._app_slug is None:
