@@ -157,6 +157,7 @@ def test_deploy_dispatches_happen_once_per_key_under_faults(gh: Any, short_githu
     finally:
         gh.clear_faults()
     add("faults_injected", _faults_seen(gh) + late.hits)
+    add("github_calls", len(gh.requests))
     add("runs")
     assert late.hits, "no dispatch timed out"
     failed = {k: r.message for k, r in results.items() if r.phase != "Succeeded"}
