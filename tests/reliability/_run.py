@@ -7,7 +7,8 @@ Per task (branch ``pressplay/task-<id>`` pushed beforehand, CI simulated on push
 2. ``comment`` the sticky status comment ``task-<id>/status`` ("checks running");
 3. ``checks`` on the PR (requeued until CI settles);
 4. ``comment`` the same key again with the verdict (updated in place, never a second comment);
-5. ``status`` ``pressplay/acceptance`` on the head.
+5. ``status`` ``pressplay/acceptance`` on the head;
+6. ``merge`` (direct, pinned to the head SHA): merged once, however often it is called.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ def steps_for(
             },
             [],
         ),
+        (
+            "merge",
+            lambda out: {"repo": repo, "number": int(out["number"]), "mode": "direct", "sha": out["headSha"]},
+            [],
+        ),
     ]
 
 
@@ -143,7 +149,7 @@ def run_all(
 class Audit:
     prs_per_head: Counter[str]
     comments_per_key: Counter[str]
-    statuses_per_sha: Counter[str]
+    merged_per_head: Counter[str]
 
     @property
     def duplicates(self) -> list[str]:
@@ -169,6 +175,7 @@ def audit(gh: Any, repo: str) -> Audit:
                 continue
             for key in _MARKER.findall(comment["body"]):
                 comments[f"#{number} {key}"] += 1
+    merged = Counter(head for number, head in numbers if gh.pull(repo, number).get("merged"))
     duplicates = sum(n - 1 for n in prs.values() if n > 1) + sum(n - 1 for n in comments.values() if n > 1)
     add("duplicates", duplicates)
-    return Audit(prs, comments, Counter())
+    return Audit(prs, comments, merged)

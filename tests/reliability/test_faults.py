@@ -73,6 +73,7 @@ def test_twenty_tasks_with_ten_percent_transient_faults(gh: Any, short_github_ti
         ),
         gh.inject_fault(r"/issues/\d+/comments$", method="POST", kind="delay", delay=TIMEOUT_DELAY, times=3),
         gh.inject_fault(r"/issues/comments/\d+$", method="PATCH", kind="delay", delay=TIMEOUT_DELAY, times=2),
+        gh.inject_fault(r"/pulls/\d+/merge$", method="PUT", kind="delay", delay=TIMEOUT_DELAY, times=2),
     ]
     gh.random_failures(0.10, seed=20261125, kinds=("status", "reset", "secondary", "too_many"))
     try:
@@ -89,7 +90,7 @@ def test_twenty_tasks_with_ten_percent_transient_faults(gh: Any, short_github_ti
     failed = [f"task {r.task} {key}: {res.message}" for r in runs for key, res in r.failed]
     add("failed_by_transient", len(failed))
     assert not failed, failed
-    assert all(len(r.results) == 5 for r in runs)
+    assert all(len(r.results) == 6 for r in runs)
     add("github_calls", calls)
     # Faults really happened, in every kind, at about the rate asked for.
     assert injected >= 0.05 * calls, f"only {injected} faults in {calls} GitHub calls"
@@ -99,6 +100,7 @@ def test_twenty_tasks_with_ten_percent_transient_faults(gh: Any, short_github_ti
     found = audit(gh, REPO)
     assert not found.duplicates, found.duplicates
     assert sorted(found.prs_per_head) == sorted(branches.values())
+    assert sorted(found.merged_per_head) == sorted(branches.values()), "every PR merged"
     assert len(found.comments_per_key) == len(TASKS)
     # The sticky comment ended with the verdict (updated in place, not a second comment).
     for task in TASKS:

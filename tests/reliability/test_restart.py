@@ -33,11 +33,15 @@ TIMEOUT_S = 20
 
 def test_sigkill_and_restart_mid_run(github: Any, serve: Any) -> None:
     gh = github
-    branches = prepare(gh, REPO, TASKS)
+    # CI passes only after 8 reads, so a task spends seconds in `checks` before it merges: a PR
+    # creation the kill left in flight lands long before, as on GitHub, where it lands within seconds
+    # and CI takes minutes. (Compressed further, a late creation could land after a squash merge and
+    # open a second PR: an ordering that real timing does not produce.)
+    branches = prepare(gh, REPO, TASKS, polls=8)
     stuck_sha = gh.push(REPO, "stuck/deadline", {"stuck.py": "# never green\n"}, message="Stuck")
     anchor = time.time()
     gh.add_check_run(REPO, stuck_sha, "build", status="in_progress")
-    in_flight = gh.inject_fault(rf"^/repos/{REPO}/pulls$", method="POST", kind="delay", delay=1.0, times=2)
+    in_flight = gh.inject_fault(rf"^/repos/{REPO}/pulls$", method="POST", kind="delay", delay=0.5, times=2)
 
     sidecar = serve(speedup=SPEEDUP)
     port = sidecar.port
@@ -79,13 +83,14 @@ def test_sigkill_and_restart_mid_run(github: Any, serve: Any) -> None:
     assert not errors, errors
     failed = [f"task {r.task} {key}: {res.message}" for r in runs for key, res in r.failed]
     assert not failed, failed
-    assert len(runs) == len(TASKS) and all(len(r.results) == 5 for r in runs)
+    assert len(runs) == len(TASKS) and all(len(r.results) == 6 for r in runs)
     retried = [res for r in runs for _, res in r.results if any(reply.attempts > 1 for reply in res.replies)]
     assert retried, "no call needed a retry: the kill did not land mid-run"
 
     found = audit(gh, REPO)
     assert not found.duplicates, found.duplicates
     assert sorted(found.prs_per_head) == sorted(branches.values())
+    assert sorted(found.merged_per_head) == sorted(branches.values()), "every PR merged"
 
     result = stuck["result"]
     emitted("stuck checks", result.message)
