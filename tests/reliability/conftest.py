@@ -76,9 +76,10 @@ def in_process_log(sandbox: Path) -> Iterator[Path]:
     handler.close()
 
 
-def sidecar_env(github: Any, planted: Planted, sandbox: Path, **extra: str) -> dict[str, str]:
-    """The environment of a sidecar process: the emulator's App, planted secrets, a sandboxed HOME."""
-    return {
+def sidecar_env(github: Any, planted: Planted, sandbox: Path, **extra: str | None) -> dict[str, str]:
+    """The environment of a sidecar process: the emulator's App, planted secrets, a sandboxed HOME.
+    An ``extra`` value of ``None`` leaves that variable unset."""
+    env: dict[str, str | None] = {
         **planted.env(),
         "PRESSPLAY_GITHUB_APP_ID": str(github.app_id),
         "PRESSPLAY_GITHUB_API_URL": github.url,
@@ -88,6 +89,7 @@ def sidecar_env(github: Any, planted: Planted, sandbox: Path, **extra: str) -> d
         "OTEL_TRACES_EXPORTER": "none",
         **extra,
     }
+    return {key: value for key, value in env.items() if value is not None}
 
 
 def sidecar_process(
@@ -97,7 +99,7 @@ def sidecar_process(
     *,
     speedup: float = 1000.0,
     port: int | None = None,
-    **env: str,
+    **env: str | None,
 ) -> Any:
     """A (not yet started) ``pressplay serve`` process: 1 worker x 16 threads, logs in the sandbox."""
     from pressplay.testing.sidecar import SidecarProcess

@@ -103,3 +103,35 @@ def test_the_scanner_finds_what_it_looks_for(planted: Planted, tmp_path: Path) -
     from tests.reliability._figures import FIGURES
 
     FIGURES["secret_leaks"] -= len(leaks)  # the control's own finds are not leaks of the product
+
+
+def test_no_secret_leaks_when_the_key_comes_inline(
+    github: Any, planted: Planted, sandbox: Path, serve: Any
+) -> None:
+    """plugin.yaml passes the key as PEM text in PRESSPLAY_GITHUB_PRIVATE_KEY (a sidecar cannot mount a
+    volume). Run steps that way, then with a corrupted key, and scan what the sidecar wrote and said."""
+    gh = github
+    repo = "inline/api"
+    gh.create_repo(repo, files={"README.md": "# inline\n"})
+    gh.push(repo, "pressplay/task-i", {"i.py": "# i\n"}, message="Task i")
+    inline = {
+        "PRESSPLAY_GITHUB_PRIVATE_KEY_FILE": None,
+        "PRESSPLAY_GITHUB_PRIVATE_KEY": planted.private_key_pem,
+    }
+    sidecar = serve(speedup=1000.0, **inline)
+    ok = _call(
+        sidecar, "pullRequest", {"repo": repo, "head": "pressplay/task-i", "title": "Task i"}, ["number"]
+    )
+    assert ok.phase == "Succeeded", ok.message
+    sidecar.stop()
+    lines = planted.private_key_pem.splitlines()
+    corrupted = "\n".join([*lines[:5], lines[5][::-1], *lines[6:]])
+    broken = serve(speedup=1000.0, **{**inline, "PRESSPLAY_GITHUB_PRIVATE_KEY": corrupted})
+    bad = _call(
+        broken, "comment", {"repo": repo, "number": int(ok.outputs["number"]), "key": "i", "body": "x"}
+    )
+    assert bad.phase == "Failed" and "PRESSPLAY_GITHUB_PRIVATE_KEY" in bad.message, bad.message
+    broken.stop()
+    planted.extra.extend(gh.issued_tokens)
+    leaks = scan_tree(planted, [sandbox / "logs"]) + scan_texts(planted, EMITTED)
+    assert not leaks, "\n".join(sorted(set(leaks)))
