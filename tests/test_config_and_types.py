@@ -114,3 +114,19 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert command in ci
     first_screen = readme.split("---", 1)[0]
     assert first_screen.count("python3 -m venv") == 2
+
+
+@pytest.mark.parametrize("huge", [8.64e13, 2**62, "99999999999999999h", float("inf"), "9" * 400 + "s"])
+def test_absurd_durations_are_refused_not_crashed(huge: object) -> None:
+    with pytest.raises(ValueError, match="longest duration allowed, 8784h"):
+        parse_duration(huge)
+
+
+def test_blank_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRESSPLAY_GITHUB_PRIVATE_KEY_FILE", "")
+    monkeypatch.setenv("PRESSPLAY_GITHUB_INSTALLATION_ID", " ")
+    monkeypatch.setenv("PRESSPLAY_GITHUB_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----")
+    settings = load_settings()
+    assert settings.github_private_key_file is None
+    assert settings.github_installation_id is None
+    assert settings.github_private_key is not None

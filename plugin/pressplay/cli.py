@@ -37,8 +37,8 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--host", help="address to bind (default 127.0.0.1: the agent dials localhost)")
     p.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, as in plugin.yaml)")
-    p.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
-    p.add_argument("--threads", type=int, help="threads per worker (default 8)")
+    p.add_argument("--workers", type=int, help="gunicorn worker processes (default 1: the load waits on GitHub, threads give the concurrency)")
+    p.add_argument("--threads", type=int, help="threads per worker (default 16, the Argo agent's worker count)")
     p.add_argument(
         "--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)"
     )

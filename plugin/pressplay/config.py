@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     requeue_min_seconds: int = Field(10, ge=1, description="Shortest requeue while things move.")
     requeue_max_seconds: int = Field(300, ge=1, description="Longest requeue while nothing changes.")
 
+    @field_validator(
+        "github_app_id",
+        "github_private_key_file",
+        "github_private_key",
+        "github_installation_id",
+        "github_token",
+        "argocd_url",
+        "kube_api_url",
+        "token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable (common with templated manifests) means "not set", never "." or ""."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("github_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -16,10 +16,22 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonS
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+#: Longest duration any argument may ask for (a year): longer is a mistake, and beyond it datetimes overflow.
+MAX_DURATION = timedelta(days=366)
 
 
 def parse_duration(value: object) -> timedelta:
     """Parse ``"1h30m"``, ``"45s"``, ``"500ms"``, ``90`` (seconds) or a :class:`timedelta`."""
+    result = _parse_duration(value)
+    if result > MAX_DURATION:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        raise ValueError(
+            f"{shown} is longer than the longest duration allowed, {format_duration(MAX_DURATION)}"
+        )
+    return result
+
+
+def _parse_duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
@@ -27,12 +39,14 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
+        if value > MAX_DURATION.total_seconds():
+            return MAX_DURATION + timedelta(seconds=1)
         return timedelta(seconds=float(value))
     if not isinstance(value, str):
         raise ValueError("expected a duration such as '30s', '10m' or '1h30m'")
     text = value.strip()
     if text.isdigit():
-        return timedelta(seconds=int(text))
+        return timedelta(seconds=min(int(text), MAX_DURATION.total_seconds() + 1))
     pos = 0
     total = 0.0
     for match in _DURATION_RE.finditer(text):
@@ -40,6 +54,8 @@ def parse_duration(value: object) -> timedelta:
             break
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
+    if total > MAX_DURATION.total_seconds():
+        total = MAX_DURATION.total_seconds() + 1
     if not text or pos != len(text):
         raise ValueError(
             f"{value!r} is not a duration: use a number with h, m, s or ms, e.g. '30s' or '1h30m'"

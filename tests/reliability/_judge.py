@@ -12,12 +12,7 @@ from tests.reliability._secrets import emitted
 
 #: Crashes already reported and pinned by a strict xfail test (remove the entry once it XPASSes):
 #: marker in the node message -> the reason.
-KNOWN_BUGS = {
-    "(OverflowError)": (
-        "pressplay.types.parse_duration lets OverflowError escape for durations beyond timedelta's range "
-        "(e.g. timeout: 99999999999999999h), so the step crashes instead of naming the argument"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 #: What the endpoint may answer (see plugin/pressplay/openapi.py).
 ALLOWED = {200, 400, 403, 405, 413}

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pressplay.steps.registry import get_step, known_steps
-from tests.reliability._judge import KNOWN_BUGS, judge
+from tests.reliability._judge import judge
 
 pytestmark = pytest.mark.reliability
 
@@ -50,8 +50,7 @@ PLAUSIBLE = st.sampled_from(
         ["build"], ["pressplay/x"], [""], [1, 2], {"a": 1}, {},
     ]
 )  # fmt: skip
-#: Numbers stay within +-1e9 here; larger durations are test_huge_durations_are_rejected's subject.
-NUMBERS = st.integers(-(10**9), 10**9) | st.floats(-1e9, 1e9, allow_nan=False)
+NUMBERS = st.integers() | st.floats(allow_nan=False)
 JSON = st.recursive(
     st.none() | st.booleans() | NUMBERS | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -217,10 +216,10 @@ def test_every_step_key_with_no_arguments(client: httpx.Client, served: Any) -> 
             assert key in reply["node"]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["(OverflowError)"])
-@pytest.mark.parametrize("value", [8.64e13, 2**62, "99999999999999999h"])
+@pytest.mark.parametrize("value", [8.64e13, 2**62, "99999999999999999h", 1e308, "9" * 400 + "s"])
 def test_huge_durations_are_rejected(client: httpx.Client, served: Any, value: Any) -> None:
     call = {"checks": {"repo": "acme/api", "ref": "main", "timeout": value}}
     response = _post(client, served.token, _body({"pressplay": call}, []))
     reply = judge(response.status_code, response.content, what=f"timeout {value!r}")
     assert reply is not None and "timeout" in reply["node"]["message"]
+    assert "longest duration allowed" in reply["node"]["message"]
