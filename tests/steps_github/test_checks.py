@@ -473,7 +473,7 @@ def test_http_bad_input_fails_naming_the_problem(sidecar: Sidecar, args: dict[st
     ],
     ids=lambda f: f"{f['kind']}-{f.get('status', '')}",
 )
-@pytest.mark.parametrize("route", ["check-runs", "check-suites", r"/status$", r"/commits/feature$"])
+@pytest.mark.parametrize("route", ["check-runs", r"/statuses$", r"/commits/feature$"])
 def test_http_transient_faults_run_then_succeed(
     gh: GitHubEmulator, sidecar: Sidecar, fault: dict[str, Any], route: str
 ) -> None:

@@ -17,10 +17,12 @@ Selection and verdict (all of it in :func:`evaluate`, a pure function of GitHub-
   (``allowNone: true`` makes that a success).
 - The verdict waits until every selected check has completed, unless ``failFast`` is set.
 
-Deadline (durable, see :mod:`pressplay.pacing`): ``since`` if given; otherwise the earliest
-``created_at`` of the commit's check suites (GitHub creates them when the commit is pushed), else the
-earliest ``created_at`` of its commit statuses, else the commit's committer date. ``grace`` and
+Deadline (durable, see :mod:`pressplay.pacing`): ``since`` if given; otherwise the earliest start of
+the commit's check runs or commit statuses; before any has started, the earliest ``created_at`` of its
+check suites (GitHub creates them at the push); else the commit's committer date. ``grace`` and
 ``timeout`` are both measured from that anchor, so a restarted sidecar reaches the same deadline.
+Templates should pass ``since`` (e.g. ``{{tasks.open-pr.finishedAt}}``) and the head SHA as ``ref``:
+then every poll of an unchanged commit is a free 304, even in a busy repository.
 
 Every poll is a set of conditional requests: an unchanged commit costs no rate limit.
 """
@@ -243,7 +245,7 @@ def from_check_runs(runs: Iterable[Mapping[str, Any]]) -> list[Check]:
 
 
 def from_statuses(statuses: Iterable[Mapping[str, Any]]) -> list[Check]:
-    """Commit statuses (``GET /commits/{ref}/status`` → ``statuses``) as :class:`Check`."""
+    """Commit statuses (``GET /commits/{ref}/statuses``) as :class:`Check` (newest per context wins later)."""
     found = []
     for item in statuses:
         state = _text(item.get("state")) or "pending"
@@ -506,40 +508,39 @@ def _commit_date(commit: Mapping[str, Any] | None) -> datetime | None:
 
 
 def _statuses(repo: RepoClient, sha: str) -> tuple[list[dict[str, Any]], bool]:
-    """The newest status per context (combined status, every page) and whether anything changed."""
-    found: list[dict[str, Any]] = []
-    changed = False
-    for page in range(1, STATUS_PAGES + 1):
-        resp = repo.get(f"commits/{sha}/status", {"per_page": 100, "page": page})
-        changed = changed or not resp.not_modified
-        body = resp.json if isinstance(resp.json, dict) else {}
-        items = [s for s in body.get("statuses") or [] if isinstance(s, dict)]
-        found.extend(items)
-        total = _int(body.get("total_count"))
-        if len(items) < 100 or len(found) >= total:
-            break
-    return found, changed
+    """Every status of the commit (``GET /commits/{sha}/statuses``, newest first) and whether anything
+    changed. The list, unlike the combined status, carries no repository object, so its ETag only
+    changes when a status does: an unchanged poll stays a free 304 in a busy repository."""
+    items = repo.get_all(f"commits/{sha}/statuses", max_pages=STATUS_PAGES)
+    return [s for s in items if isinstance(s, dict)], not items.not_modified
 
 
 def read(repo: RepoClient, args: ChecksArgs) -> Snapshot:
-    """One poll: resolve the head, then read check runs, check suites, statuses and workflow runs."""
+    """One poll: resolve the head, then read check runs, statuses and (optionally) workflow runs.
+
+    Anchor (when ``since`` is not given): the earliest start of the commit's check runs or statuses;
+    before anything has started, the earliest check suite (GitHub creates one per App at the push);
+    else the commit's date. Check suites are read only in that first phase: their answers embed the
+    repository, whose ``pushed_at`` changes with every push, so they are rarely a free 304.
+    """
     sha, url, changed, commit = _head(repo, args)
     runs = repo.get_all(f"commits/{sha}/check-runs", {"filter": "all"}, key="check_runs")
     changed = changed or not runs.not_modified
     checks = from_check_runs(r for r in runs if isinstance(r, dict))
-    anchors: list[datetime | None] = []
-    if args.since is None:
-        suites = repo.get_all(f"commits/{sha}/check-suites", key="check_suites")
-        changed = changed or not suites.not_modified
-        anchors = [parse_timestamp(s.get("created_at")) for s in suites if isinstance(s, dict)]
+    anchors: list[datetime | None] = [
+        parse_timestamp(r.get("started_at")) for r in runs if isinstance(r, dict)
+    ]
     statuses: list[dict[str, Any]] = []
     if args.statuses or (args.since is None and not any(anchors)):
         statuses, status_changed = _statuses(repo, sha)
         changed = changed or status_changed
         if args.statuses:
             checks += from_statuses(statuses)
-        if not any(anchors):
-            anchors = [parse_timestamp(s.get("created_at")) for s in statuses]
+        anchors += [parse_timestamp(s.get("created_at")) for s in statuses]
+    if args.since is None and not any(anchors):
+        suites = repo.get_all(f"commits/{sha}/check-suites", key="check_suites")
+        changed = changed or not suites.not_modified
+        anchors = [parse_timestamp(s.get("created_at")) for s in suites if isinstance(s, dict)]
     if args.workflow_runs:
         wruns = repo.get_all("actions/runs", {"head_sha": sha}, key="workflow_runs")
         changed = changed or not wruns.not_modified
