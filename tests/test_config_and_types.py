@@ -130,3 +130,22 @@ def test_blank_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.github_private_key_file is None
     assert settings.github_installation_id is None
     assert settings.github_private_key is not None
+
+
+def test_gunicorn_master_stays_light() -> None:
+    """The master imports gunicorn and one module: no pydantic, Flask or OTEL (they are the workers')."""
+    code = (
+        "import sys, pressplay.gunicorn_app;"
+        "heavy=[m for m in sys.modules if m.split('.')[0] in ('pydantic','flask','opentelemetry','githubkit','kubernetes')];"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_public_api_is_importable_lazily() -> None:
+    import pressplay
+
+    assert pressplay.Succeeded.__name__ == "Succeeded"
+    with pytest.raises(AttributeError):
+        _ = pressplay.NoSuchThing  # type: ignore[attr-defined]

@@ -37,8 +37,14 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--host", help="address to bind (default 127.0.0.1: the agent dials localhost)")
     p.add_argument("--port", type=int, help=f"port (default {DEFAULT_PORT}, as in plugin.yaml)")
-    p.add_argument("--workers", type=int, help="gunicorn worker processes (default 1: the load waits on GitHub, threads give the concurrency)")
-    p.add_argument("--threads", type=int, help="threads per worker (default 16, the Argo agent's worker count)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="gunicorn worker processes (default 1: the load waits on GitHub, threads give the concurrency)",
+    )
+    p.add_argument(
+        "--threads", type=int, help="threads per worker (default 16, the Argo agent's worker count)"
+    )
     p.add_argument(
         "--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)"
     )
@@ -59,16 +65,15 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pressplay.config import load_settings
-    from pressplay.gunicorn_app import serve
+    import os
 
-    overrides = {
-        key: getattr(args, key)
-        for key in (
-            "host", "port", "workers", "threads", "token_file", "github_app_id", "github_private_key_file",
-            "github_installation_id", "github_api_url", "argocd_namespace", "argocd_url", "log_level",
-        )
-    }  # fmt: skip
+    from pressplay.config import load_settings
+
+    names = (
+        "host", "port", "workers", "threads", "token_file", "github_app_id", "github_private_key_file",
+        "github_installation_id", "github_api_url", "argocd_namespace", "argocd_url", "log_level",
+    )  # fmt: skip
+    overrides = {key: getattr(args, key) for key in names}
     if args.dev:
         import secrets
 
@@ -89,7 +94,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_dev_banner(
             settings.host, settings.port, settings.token.get_secret_value() if settings.token else ""
         )
-    return serve(settings)
+    # Flags become PRESSPLAY_* variables of the gunicorn process, whose workers build the same Settings.
+    env = dict(os.environ)
+    for key, value in overrides.items():
+        if value is not None:
+            env[f"PRESSPLAY_{key.upper()}"] = str(value)
+    argv = [
+        sys.executable, "-m", "pressplay.gunicorn_app",
+        "--bind", f"{settings.host}:{settings.port}",
+        "--workers", str(settings.workers), "--threads", str(settings.threads),
+    ]  # fmt: skip
+    sys.stdout.flush()
+    os.execve(sys.executable, argv, env)  # noqa: S606 - our own interpreter and module, no shell
+    return 0  # pragma: no cover - execve does not return
 
 
 def _print_dev_banner(host: str, port: int, token: str) -> None:
