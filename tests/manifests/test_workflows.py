@@ -371,3 +371,24 @@ def test_the_author_must_change_something(objects: Objects, tmp_path: Path) -> N
     assert profiles["author"].require_changes is True
     # Lint and the remediators may legitimately find nothing to change.
     assert not profiles["lint"].require_changes
+
+
+def _documented_outputs(key: str) -> set[str]:
+    page = Path(__file__).resolve().parents[2] / "docs" / "steps" / f"{key}.md"
+    if not page.is_file():
+        pytest.skip(f"{page} not found")
+    section = page.read_text(encoding="utf-8").split("## Outputs", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Za-z]+)` \|", section, re.MULTILINE))
+
+
+def test_plugin_templates_declare_only_outputs_their_step_gives(objects: Objects) -> None:
+    """A declared output the step never returns breaks every `{{tasks.X.outputs.parameters.Y}}` to it."""
+    checked = 0
+    for flow in FLOWS:
+        for name, tmpl in templates(objects, flow).items():
+            for key in (tmpl.get("plugin") or {}).get("pressplay", {}):
+                declared = {p["name"] for p in (tmpl.get("outputs") or {}).get("parameters", [])}
+                documented = _documented_outputs(key)
+                assert declared <= documented, (flow, name, key, declared - documented)
+                checked += 1
+    assert checked >= 15
