@@ -149,3 +149,10 @@ def test_public_api_is_importable_lazily() -> None:
     assert pressplay.Succeeded.__name__ == "Succeeded"
     with pytest.raises(AttributeError):
         _ = pressplay.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_running_requeue_is_bounded() -> None:
+    from pressplay import Running
+
+    assert Running("x", timedelta(0)).requeue == timedelta(seconds=1)
+    assert Running("x", timedelta(days=400)).requeue == timedelta(hours=1)

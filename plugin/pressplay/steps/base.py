@@ -74,9 +74,13 @@ class Failed:
         return out
 
 
+#: Longest pause between two polls of a waiting node: a wait still looks at least this often.
+MAX_REQUEUE = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Running:
-    """Not finished: Argo calls again after ``requeue`` with the same template."""
+    """Not finished: Argo calls again after ``requeue`` (1 s to 1 h) with the same template."""
 
     message: str
     requeue: timedelta = timedelta(seconds=30)
@@ -84,6 +88,8 @@ class Running:
     def __post_init__(self) -> None:
         if self.requeue.total_seconds() < 1:
             object.__setattr__(self, "requeue", timedelta(seconds=1))
+        elif self.requeue > MAX_REQUEUE:
+            object.__setattr__(self, "requeue", MAX_REQUEUE)
 
 
 Outcome = Succeeded | Failed | Running
