@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pressplay.testing.serving import BackgroundServer
+
 _GIT_SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
 _HOP_HEADERS = frozenset({"connection", "content-length", "content-encoding", "transfer-encoding", "host"})
 
@@ -44,8 +46,7 @@ class GitHttpServer:
         self.pushes_refused = 0
         self._valid_tokens: set[str] = set()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.url = ""
 
     def start(self) -> GitHttpServer:
@@ -54,20 +55,14 @@ class GitHttpServer:
         class Handler(_Handler):
             server_owner = owner
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-git-http", daemon=True)
-        self._thread.start()
+        self._server = BackgroundServer(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "demo-git-http")
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     @property
     def remote_url(self) -> str:

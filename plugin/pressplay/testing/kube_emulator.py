@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from pressplay.testing.serving import BackgroundServer
+
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
@@ -285,8 +287,7 @@ class KubeEmulator:
         self._faults: list[_Fault] = []
         self._rv = 1000
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self._validator: Any = None
         #: Schema errors of objects changed by scripts, hooks or :meth:`update` (API writes answer 422
         #: instead). The ``kube_emulator`` fixture fails the test when this is not empty.
@@ -302,23 +303,14 @@ class KubeEmulator:
         class Handler(_Handler):
             owner = emulator
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="kube-emulator", daemon=True
-        )
-        self._thread.start()
+        self._server = BackgroundServer(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "kube-emulator")
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> KubeEmulator:
         return self.start()

@@ -15,17 +15,17 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pressplay.config import Settings
 from pressplay.testing.agent import AgentEmulator, Reply, Result, make_template
+from pressplay.testing.serving import BackgroundServer
 
 
 def free_port() -> int:
@@ -77,30 +77,22 @@ class Sidecar(_StepRunner):
         self.workflow = workflow
         overrides["token"] = self.token
         self.settings = Settings(**overrides)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.url = ""
 
     def start(self) -> Sidecar:
         from pressplay.server import create_app
 
         app = create_app(self.settings)
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="pressplay-sidecar", daemon=True
-        )
-        self._thread.start()
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        self._server = BackgroundServer(server, "pressplay-sidecar")
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> Sidecar:
         return self.start()

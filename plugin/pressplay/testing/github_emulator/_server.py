@@ -9,7 +9,6 @@ import random
 import re
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from pressplay.testing.serving import BackgroundServer
 
 if TYPE_CHECKING:
     from pressplay.testing.github_emulator._emulator import GitHubEmulator
@@ -210,30 +211,18 @@ class HttpFront:
     def __init__(self, emu: GitHubEmulator, router: Router) -> None:
         self.emu = emu
         self.router = router
-        self.server: BaseWSGIServer | None = None
-        self.thread: threading.Thread | None = None
+        self.server: BackgroundServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, host: str, port: int) -> int:
-        self.server = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
-        self.server.daemon_threads = True  # type: ignore[attr-defined]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="github-emulator",
-            daemon=True,
-        )
-        self.thread.start()
-        return int(self.server.server_port)
+        wsgi = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
+        self.server = BackgroundServer(wsgi, "github-emulator")
+        return self.server.port
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
+            self.server.stop()
         self.server = None
-        self.thread = None
 
     # -- one request ----------------------------------------------------------------------------
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
