@@ -259,7 +259,8 @@ class Demo:
     def _checks(self, state: _TaskState, on_failure: str) -> dict[str, str]:
         return self.plugin(
             "checks",
-            {"repo": REPO, "number": state.number, "timeout": "5m", "onFailure": on_failure},
+            # as task.yaml's `checks`: the PR branch's head (a CI fix is followed), not the PR number
+            {"repo": REPO, "ref": state.branch, "timeout": "5m", "onFailure": on_failure},
             ["state", "failing", "checks", "sha"],
         )
 
