@@ -120,9 +120,9 @@ def _steps(task: Task, lean: bool = False) -> list[tuple[str, dict[str, Any], li
             "timeout": "2h",
             "since": since,
         }
-    else:  # as manifests/workflows/task.yaml calls it
-        ci = {"repo": REPO, "number": task.number, "required": ["build"], "timeout": "2h"}
-        deploy = {"repo": REPO, "number": task.number, "required": ["deploy/production"], "timeout": "2h"}
+    else:  # as manifests/workflows/task.yaml calls it: the PR branch's head, default anchor
+        ci = {"repo": REPO, "ref": task.branch, "required": ["build"], "timeout": "2h"}
+        deploy = {"repo": REPO, "ref": task.branch, "required": ["deploy/production"], "timeout": "2h"}
     return [
         (
             "pullRequest",
