@@ -270,6 +270,20 @@ def _obj(body: Any) -> dict[str, Any]:
     return body
 
 
+def _comment_body(body: Any) -> str:
+    """A comment's ``body`` as GitHub validates it: present, non-empty, at most 65,536 characters."""
+    text = _obj(body).get("body")
+    if not isinstance(text, str) or not text:
+        raise validation_failed(_invalid("IssueComment", "body", "missing_field"))
+    if len(text) > 65536:
+        raise validation_failed(
+            _invalid(
+                "IssueComment", "body", "custom", message="Body is too long (maximum is 65536 characters)"
+            )
+        )
+    return text
+
+
 def _invalid(resource: str, field: str, code: str = "invalid", **extra: Any) -> dict[str, Any]:
     return {"resource": resource, "field": field, "code": code, **extra}
 
@@ -1105,15 +1119,7 @@ class _Api:
     ) -> Reply:
         state = self.repo(owner, repo)
         issue = self.issue(state, number)
-        text = _obj(body).get("body")
-        if not isinstance(text, str) or not text:
-            raise validation_failed(_invalid("IssueComment", "body", "missing_field"))
-        if len(text) > 65536:
-            raise validation_failed(
-                _invalid(
-                    "IssueComment", "body", "custom", message="Body is too long (maximum is 65536 characters)"
-                )
-            )
+        text = _comment_body(body)
         from pressplay.testing.github_emulator._model import Comment
 
         comment = Comment(
@@ -1144,15 +1150,7 @@ class _Api:
     ) -> Reply:
         state = self.repo(owner, repo)
         comment = self._comment(state, comment_id)
-        text = _obj(body).get("body")
-        if not isinstance(text, str) or not text:
-            raise validation_failed(_invalid("IssueComment", "body", "missing_field"))
-        if len(text) > 65536:
-            raise validation_failed(
-                _invalid(
-                    "IssueComment", "body", "custom", message="Body is too long (maximum is 65536 characters)"
-                )
-            )
+        text = _comment_body(body)
         if comment.user.login != self.emu.bot.login:
             raise ApiError(
                 403,
