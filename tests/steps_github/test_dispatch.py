@@ -427,3 +427,13 @@ def test_http_timeout_survives_a_sidecar_restart(
     assert f"started {run.created_at.isoformat()}" in result.message
     assert result.outputs["conclusion"] == "timed_out"
     assert len(dispatched(gh)) == 1
+
+
+def test_inputs_may_come_as_json_text_from_a_template_parameter() -> None:
+    from pressplay.steps.dispatch import DispatchArgs
+
+    base = {"repo": "acme/api", "workflow": "deploy.yml", "ref": "main", "key": "deploy-1"}
+    assert DispatchArgs.model_validate({**base, "inputs": '{"env": "prod"}'}).inputs == {"env": "prod"}
+    assert DispatchArgs.model_validate({**base, "inputs": ""}).inputs == {}
+    with pytest.raises(ValueError, match="must be an object"):
+        DispatchArgs.model_validate({**base, "inputs": "[1, 2]"})

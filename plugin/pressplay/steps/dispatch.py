@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 import threading
 import time
@@ -88,7 +89,8 @@ class DispatchArgs(WaitArgs):
         default_factory=dict,
         description=(
             "The workflow's `workflow_dispatch` inputs (at most 24; values are sent as strings, "
-            "booleans as `true`/`false`)."
+            "booleans as `true`/`false`). A JSON object in a string is accepted too, so a template can "
+            "pass `{{inputs.parameters.deployInputs}}`."
         ),
     )
     key: str = Field(
@@ -139,6 +141,23 @@ class DispatchArgs(WaitArgs):
             raise ValueError(
                 "must be a workflow input name (letters, digits, '_' or '-'), e.g. 'pressplay_id'"
             )
+        return value
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _json_text(cls, value: object) -> object:
+        """Argo substitutes parameters as text: accept a JSON object given as a string."""
+        if isinstance(value, str):
+            text = value.strip() or "{}"
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                raise ValueError(
+                    'must be a mapping of input names to values, or that mapping as JSON text, e.g. \'{"env": "prod"}\''
+                ) from None
+            if not isinstance(parsed, dict):
+                raise ValueError('JSON text given for `inputs` must be an object, e.g. \'{"env": "prod"}\'')
+            return parsed
         return value
 
     @field_validator("inputs")
