@@ -60,3 +60,22 @@ def test_one_span_per_execute_with_attributes_and_log_trace_id(spans: InMemorySp
     assert first["trace_id"] == trace_id
     assert first["repo"] == "acme/api" and first["pr"] == "42" and first["phase"] == "Succeeded"
     assert first["node"] == "press-play-x1.task(0).open-pr" and first["workflow"] == "press-play-x1"
+
+
+def test_without_an_exporter_spans_are_not_recorded_but_logs_keep_a_trace_id() -> None:
+    telemetry.configure(force=True)  # no OTEL_* variables: nothing is exported
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(telemetry.JsonFormatter())
+    log = logging.getLogger("pressplay.test-no-exporter")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with telemetry.execute_span("wf", "ns", "tpl") as span:
+            assert not span.is_recording()
+            log.info("inside")
+    finally:
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue().strip())
+    assert len(line["trace_id"]) == 32
+    assert line["trace_id"] != "0" * 32

@@ -29,6 +29,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 LOGGER_NAME = "pressplay"
 _lock = threading.Lock()
@@ -106,8 +107,11 @@ def configure(
         if _state.get("configured") and not force:
             return
         resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "pressplay")})
-        provider = TracerProvider(resource=resource)
         exporter = span_exporter or _otel_exporter_from_env()
+        # Without an exporter nobody reads the spans: sample none, so each call gets a cheap
+        # non-recording span that still carries a valid trace id for the log lines.
+        sampler = None if exporter is not None else ALWAYS_OFF
+        provider = TracerProvider(resource=resource, sampler=sampler)
         if exporter is not None:
             processor = SimpleSpanProcessor(exporter) if span_exporter else BatchSpanProcessor(exporter)
             provider.add_span_processor(processor)
