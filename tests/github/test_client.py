@@ -321,6 +321,20 @@ def test_etag_cache_is_bounded_by_entries_and_bytes() -> None:
     assert cache.get("huge") is None
 
 
+def test_immutable_get_is_read_once(emu: GitHubEmulator, clients: GitHubClients) -> None:
+    sha = emu.push(REPO, "feature", {"x.txt": "x\n"})
+    repo = clients.repo(REPO)
+    first = repo.get(f"commits/{sha}", immutable=True)
+    assert not first.not_modified and first.json["sha"] == sha
+    emu.reset_requests()
+    again = repo.get(f"commits/{sha}", immutable=True)
+    assert again.not_modified and again.json == first.json and again.etag == first.etag
+    assert again.url.endswith(f"/repos/{REPO}/commits/{sha}")
+    assert emu.requests == [], "an immutable resource already read is not asked for again"
+    assert repo.get(f"commits/{sha}").not_modified  # without the flag: revalidated (a free 304)
+    assert [r.status for r in emu.requests] == [304]
+
+
 def test_response_headers_are_case_insensitive(emu: GitHubEmulator, clients: GitHubClients) -> None:
     resp = clients.repo(REPO).get("")
     assert resp.headers["ETag"] == resp.headers["etag"] == resp.etag

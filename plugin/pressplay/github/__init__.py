@@ -13,11 +13,14 @@ Steps reach GitHub through ``ctx.github`` (= :func:`clients_for` of the sidecar'
 
 Behaviour:
 
-- **Auth**: GitHub App only (githubkit ``AppAuthStrategy(app_id, key).as_installation(id)``). The app id
-  and private key come from ``PRESSPLAY_GITHUB_APP_ID`` / ``PRESSPLAY_GITHUB_PRIVATE_KEY_FILE``; the
-  installation id from ``PRESSPLAY_GITHUB_INSTALLATION_ID`` or discovered per repository
-  (``GET /repos/{owner}/{repo}/installation`` with the App's JWT) and cached. Installation tokens are
-  cached by githubkit until a minute before they expire (one private cache per clients object).
+- **Auth**: GitHub App only. The App's own calls are signed with its JWT by githubkit
+  (``AppAuthStrategy``). The app id and private key come from ``PRESSPLAY_GITHUB_APP_ID`` /
+  ``PRESSPLAY_GITHUB_PRIVATE_KEY_FILE``; the installation id from ``PRESSPLAY_GITHUB_INSTALLATION_ID`` or
+  discovered per repository (``GET /repos/{owner}/{repo}/installation`` with the JWT) and cached.
+  Installation tokens are minted with the JWT and kept until a minute before they expire (one private
+  cache per clients object, one mint at a time per installation).
+- **Transport**: installation calls, the hot path, go through one kept-alive urllib3 pool per clients
+  object (no retries; redirects followed, ``Authorization`` dropped when one leaves the host).
 - **Conditional requests**: :meth:`RepoClient.get` keeps ETag + body per URL and query in a bounded
   LRU cache and sends ``If-None-Match``; a 304 (free of rate limit on GitHub) returns the cached body
   with ``not_modified=True``. :meth:`RepoClient.get_all` pages with ``per_page=100`` through ``Link``
@@ -27,8 +30,8 @@ Behaviour:
   ``Retry-After`` / ``X-RateLimit-Reset``) or :class:`GitHubPermanentError` (a ``PermanentError``:
   401, 403, 404, 422, other 4xx; ``status``, ``github_message`` and ``errors`` are kept for steps to
   inspect, the message says what to check). Pass ``allow=(404,)`` etc. to get the response instead
-  of an exception for statuses a step expects. githubkit never retries (``auto_retry=False``):
-  retrying is the requeue's job.
+  of an exception for statuses a step expects. Nothing retries inside a call: retrying is the
+  requeue's job.
 - **Telemetry**: one CLIENT span per call (``GitHub GET /repos/{owner}/{repo}/pulls``), the counter
   ``pressplay.github.calls`` by ``url.template``/method/status, ``pressplay.github.not_modified`` for
   304s, and the gauge ``pressplay.github.rate_limit.remaining`` per installation.

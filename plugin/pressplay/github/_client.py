@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json as jsonlib
 import logging
 import re
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import urllib3
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
@@ -30,7 +32,7 @@ from pressplay.github._errors import (
     map_status,
 )
 from pressplay.github._routes import route_template
-from pressplay.types import _check_repo
+from pressplay.types import _check_repo, parse_timestamp
 
 log = logging.getLogger("pressplay.github")
 
@@ -41,6 +43,13 @@ ETAG_CACHE_SIZE = 4096
 #: ... and at most this many bytes of cached response bodies.
 ETAG_CACHE_BYTES = 64 * 1024 * 1024
 PER_PAGE = 100
+#: An installation token is renewed this many seconds before GitHub says it expires.
+TOKEN_RENEW_MARGIN = 60.0
+#: Kept-alive connections to the GitHub API per host (the sidecar's threads share them).
+POOL_CONNECTIONS = 32
+#: The REST API version pressplay is written against (``X-GitHub-Api-Version``).
+API_VERSION = "2022-11-28"
+USER_AGENT = "pressplay (GitHub App)"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SETTINGS_HINT = (
     "set PRESSPLAY_GITHUB_APP_ID (the App's id) and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE (the path of the "
@@ -221,8 +230,10 @@ def _read_private_key(path: Path | None, inline: SecretStr | None = None) -> str
 class GitHubClients:
     """GitHub access for one App configuration: one per process and settings (see :func:`clients_for`).
 
-    Thread-safe. Holds the App's private key, the installation-token cache (githubkit's, private to
-    this object), the installation-id cache, the ETag cache and rate-limit bookkeeping.
+    Thread-safe. Holds the App's private key, the installation-token cache (private to this object),
+    the installation-id cache, the ETag cache, rate-limit bookkeeping and two connection pools: the
+    App's own calls (its JWT) go through githubkit; the installation's calls, the hot path of every
+    step, go straight through one kept-alive urllib3 pool.
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
@@ -238,47 +249,75 @@ class GitHubClients:
         )
         self._fixed_installation = settings.github_installation_id
         self.__private_key = _read_private_key(settings.github_private_key_file, settings.github_private_key)
-        self._cache_strategy = MemCacheStrategy()
         self._transport = _NoCloseTransport(transport or httpx.HTTPTransport(retries=0))
+        self._pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=POOL_CONNECTIONS,
+            block=False,
+            # no retries (the requeue retries); follow GitHub's redirects (renamed repositories), and
+            # urllib3 drops the Authorization header when a redirect leaves the host
+            retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5),
+            timeout=urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT),
+        )
         self._lock = threading.RLock()
         self._installations: dict[str, int] = {}
-        self._installation_clients: dict[int, GitHub[Any]] = {}
+        self._tokens: dict[int, tuple[str, float]] = {}
+        self._minting: dict[int, threading.Lock] = {}
         self._rates: dict[int, _RateLimit] = {}
         self._bot_login: str | None = None
         self._app_slug: str | None = None
         self.etags = _EtagCache()
-        self._app_gh: GitHub[Any] = self._github(AppAuthStrategy(self.app_id, self.__private_key))
-
-    # -- construction ------------------------------------------------------------------------
-    def _github(self, auth: Any, cache: MemCacheStrategy | None = None) -> GitHub[Any]:
-        return GitHub(
-            auth,
+        self._app_gh: GitHub[Any] = GitHub(
+            AppAuthStrategy(self.app_id, self.__private_key),
             base_url=self.api_url + "/",
             timeout=REQUEST_TIMEOUT,
             transport=self._transport,
-            cache_strategy=cache or self._cache_strategy,
+            # githubkit's default cache is process-wide: keep this App's JWTs to this object
+            cache_strategy=MemCacheStrategy(),
             http_cache=False,
             auto_retry=False,
-            user_agent="pressplay (GitHub App)",
+            user_agent=USER_AGENT,
         )
 
-    def _installation_gh(self, installation_id: int) -> GitHub[Any]:
+    # -- installation tokens -------------------------------------------------------------------
+    def _token(self, installation_id: int) -> str:
+        """The installation's token, minted with the App's JWT and kept until a minute before it expires.
+
+        One mint at a time per installation: threads arriving meanwhile wait for it and share it."""
         with self._lock:
-            gh = self._installation_clients.get(installation_id)
-            if gh is None:
-                strategy = AppAuthStrategy(self.app_id, self.__private_key).as_installation(installation_id)
-                # each installation has its own token cache, so a rejected token can be dropped alone
-                gh = self._github(strategy, cache=MemCacheStrategy())
-                self._installation_clients[installation_id] = gh
-            return gh
+            held = self._tokens.get(installation_id)
+            if held is not None and held[1] - TOKEN_RENEW_MARGIN > time.time():
+                return held[0]
+            minting = self._minting.setdefault(installation_id, threading.Lock())
+        with minting:
+            with self._lock:
+                held = self._tokens.get(installation_id)
+                if held is not None and held[1] - TOKEN_RENEW_MARGIN > time.time():
+                    return held[0]
+            route = "/app/installations/{installation_id}/access_tokens"
+            resp = self._send(
+                "POST",
+                f"/app/installations/{installation_id}/access_tokens",
+                repo=None,
+                json={},
+                app_route=True,
+            )
+            token = str(_field(resp, "token", route))
+            expires = parse_timestamp(resp.json.get("expires_at"))
+            # GitHub's tokens live an hour; without an expiry, assume the shortest life worth caching
+            expires_at = expires.timestamp() if expires else time.time() + 10 * TOKEN_RENEW_MARGIN
+            with self._lock:
+                self._tokens[installation_id] = (token, expires_at)
+            return token
 
     def _forget_token(self, installation_id: int) -> None:
         with self._lock:
-            self._installation_clients.pop(installation_id, None)
+            self._tokens.pop(installation_id, None)
 
     def close(self) -> None:
-        """Close the shared connection pool (tests; a process normally keeps it)."""
+        """Close both connection pools (tests; a process normally keeps them)."""
         self._transport.really_close()
+        self._pool.clear()
 
     def __repr__(self) -> str:  # never show the key
         return f"GitHubClients(app_id={self.app_id!r}, api_url={self.api_url!r})"
@@ -301,7 +340,7 @@ class GitHubClients:
             found = self._installations.get(key)
         if found is not None:
             return found
-        resp = self._send(self._app_gh, "GET", f"/repos/{repo}/installation", repo=str(repo), app_route=True)
+        resp = self._send("GET", f"/repos/{repo}/installation", repo=str(repo), app_route=True)
         installation = int(_field(resp, "id", "/repos/{owner}/{repo}/installation"))
         with self._lock:
             self._installations[key] = installation
@@ -317,7 +356,6 @@ class GitHubClients:
         if permissions:
             body["permissions"] = dict(permissions)
         resp = self._send(
-            self._app_gh,
             "POST",
             f"/app/installations/{installation}/access_tokens",
             repo=repo,
@@ -329,7 +367,7 @@ class GitHubClients:
     def app_slug(self) -> str:
         """The App's slug (``GET /app`` with the App's JWT; cached)."""
         if self._app_slug is None:
-            resp = self._send(self._app_gh, "GET", "/app", repo=None, app_route=True)
+            resp = self._send("GET", "/app", repo=None, app_route=True)
             self._app_slug = str(_field(resp, "slug", "/app"))
         return self._app_slug
 
@@ -348,7 +386,7 @@ class GitHubClients:
         return max(0.0, min(1.0, rate.remaining / rate.limit))
 
     # -- the one place requests are sent --------------------------------------------------------
-    def _track_rate(self, installation_id: int | None, headers: httpx.Headers) -> None:
+    def _track_rate(self, installation_id: int | None, headers: Mapping[str, str]) -> None:
         if installation_id is None:
             return
         resource = headers.get("x-ratelimit-resource", "core")
@@ -368,7 +406,6 @@ class GitHubClients:
 
     def _send(
         self,
-        gh: GitHub[Any],
         method: str,
         url: str,
         *,
@@ -380,6 +417,8 @@ class GitHubClients:
         app_route: bool = False,
         allow: frozenset[int] = frozenset(),
     ) -> GitHubResponse:
+        """Send one request: as the App (its JWT, through githubkit) when ``app_route``, else as
+        ``installation_id`` (its token, through the kept-alive pool). Maps failures to our errors."""
         route = route_template(_api_path(url, self.api_url))
         attrs = {"http.request.method": method, "url.template": route}
         inst = _instruments()
@@ -389,44 +428,30 @@ class GitHubClients:
             if repo:
                 span.set_attribute("pressplay.repo", repo)
             try:
-                raw = gh.request(
-                    method, url, params=params, json=json, headers=dict(headers or {})
-                ).raw_response
-            except RequestFailed as exc:
-                raw = exc.response.raw_response
-            except RequestTimeout:
-                inst["calls"].add(1, {**attrs, "http.response.status_code": 0, "error": "timeout"})
-                span.set_status(trace.StatusCode.ERROR, "timeout")
-                raise GitHubTemporaryError(
-                    f"GitHub {method} {route} timed out after {REQUEST_TIMEOUT:.0f}s; retrying",
-                    10.0,
-                    route=route,
-                ) from None
-            except RequestError as exc:
-                inner = exc.exc
-                if isinstance(inner, RequestFailed):  # the token exchange (auth flow) failed
-                    raw = inner.response.raw_response
-                    route = route_template(_api_path(str(raw.request.url), self.api_url))
-                    app_route = True
+                if app_route:
+                    raw = self._as_app(method, url, params, json, headers)
                 else:
-                    inst["calls"].add(
-                        1, {**attrs, "http.response.status_code": 0, "error": type(inner).__name__}
-                    )
-                    span.set_status(trace.StatusCode.ERROR, type(inner).__name__)
-                    raise _transport_error(inner, method, route) from None
+                    assert installation_id is not None, "an installation call needs its installation id"
+                    raw = self._as_installation(installation_id, method, url, params, json, headers)
+            except _Unanswered as exc:
+                inst["calls"].add(1, {**attrs, "http.response.status_code": 0, "error": exc.kind})
+                span.set_status(trace.StatusCode.ERROR, exc.kind)
+                raise GitHubTemporaryError(
+                    f"GitHub {method} {route} {exc.what}; retrying", 10.0, route=route
+                ) from None
             except GitHubException as exc:
                 span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
                 raise GitHubPermanentError(
                     f"GitHub {method} {route} could not be authenticated ({type(exc).__name__}); "
                     f"check the GitHub App settings: {_SETTINGS_HINT}"
                 ) from None
-            status = raw.status_code
+            status = raw.status
             span.set_attribute("http.response.status_code", status)
             inst["calls"].add(1, {**attrs, "http.response.status_code": status})
             if status == 304:
                 inst["not_modified"].add(1, attrs)
             self._track_rate(installation_id, raw.headers)
-            body = _decode(raw)
+            body = _decode(raw.content)
             if status >= 400 and status not in allow:
                 span.set_status(trace.StatusCode.ERROR, str(status))
                 if status == 401 and not app_route and installation_id is not None:
@@ -455,12 +480,89 @@ class GitHubClients:
                 )
                 raise err
             return GitHubResponse(
-                status=status,
-                json=body,
-                headers=httpx.Headers(raw.headers),
-                url=str(raw.url),
-                size=len(raw.content),
+                status=status, json=body, headers=raw.headers, url=raw.url, size=len(raw.content)
             )
+
+    def _as_app(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Raw:
+        try:
+            resp = self._app_gh.request(
+                method, url, params=params, json=json, headers=dict(headers or {})
+            ).raw_response
+        except RequestFailed as exc:
+            resp = exc.response.raw_response
+        except RequestTimeout:
+            raise _Unanswered("timeout", f"timed out after {REQUEST_TIMEOUT:.0f}s") from None
+        except RequestError as exc:
+            raise _unanswered(exc.exc) from None
+        return _Raw(resp.status_code, httpx.Headers(resp.headers), resp.content, str(resp.url))
+
+    def _as_installation(
+        self,
+        installation_id: int,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Raw:
+        token = self._token(installation_id)
+        full = url if url.startswith(("http://", "https://")) else self.api_url + url
+        if params:
+            full += ("&" if "?" in full else "?") + urlencode(params)
+        sent = {
+            "Accept": "application/vnd.github+json",
+            "Accept-Encoding": "gzip",
+            "User-Agent": USER_AGENT,
+            "X-GitHub-Api-Version": API_VERSION,
+            **(headers or {}),
+            "Authorization": f"token {token}",
+        }
+        payload = None
+        if json is not None:
+            payload = jsonlib.dumps(json, separators=(",", ":")).encode()
+            sent["Content-Type"] = "application/json"
+        try:
+            resp = self._pool.request(method, full, body=payload, headers=sent)
+        except urllib3.exceptions.MaxRetryError as exc:
+            raise _unanswered(exc.reason) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise _unanswered(exc) from None
+        return _Raw(resp.status, resp.headers, resp.data, resp.geturl() or full)
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """An answer as it came off the wire (either HTTP stack)."""
+
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+    url: str
+
+
+class _Unanswered(Exception):
+    """No answer from GitHub (timeout, refused or reset connection): always temporary."""
+
+    def __init__(self, kind: str, what: str) -> None:
+        super().__init__(what)
+        self.kind = kind
+        self.what = what
+
+
+def _unanswered(exc: BaseException | None) -> _Unanswered:
+    if isinstance(exc, (httpx.TimeoutException, urllib3.exceptions.TimeoutError, TimeoutError)):
+        return _Unanswered("timeout", f"timed out after {REQUEST_TIMEOUT:.0f}s")
+    name = type(exc).__name__ if exc is not None else "unknown"
+    if isinstance(exc, (httpx.TransportError, urllib3.exceptions.HTTPError, OSError)):
+        return _Unanswered(name, f"could not reach GitHub ({name})")
+    return _Unanswered(name, f"failed before GitHub answered ({name})")
 
 
 def _field(resp: GitHubResponse, name: str, route: str) -> Any:
@@ -470,16 +572,6 @@ def _field(resp: GitHubResponse, name: str, route: str) -> Any:
             f"GitHub GET {route} answered without {name!r}; retrying", 30.0, route=route
         )
     return body[name]
-
-
-def _transport_error(exc: BaseException, method: str, route: str) -> GitHubTemporaryError:
-    if isinstance(exc, httpx.TimeoutException):
-        what = "timed out"
-    elif isinstance(exc, httpx.TransportError):
-        what = f"could not reach GitHub ({type(exc).__name__})"
-    else:
-        what = f"failed before GitHub answered ({type(exc).__name__})"
-    return GitHubTemporaryError(f"GitHub {method} {route} {what}; retrying", 10.0, route=route)
 
 
 def _api_path(url: str, api_url: str) -> str:
@@ -492,13 +584,13 @@ def _api_path(url: str, api_url: str) -> str:
     return url.split("?", 1)[0] or "/"
 
 
-def _decode(raw: httpx.Response) -> Any:
-    if not raw.content:
+def _decode(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return raw.json()
+        return jsonlib.loads(content)
     except ValueError:
-        return raw.text
+        return content.decode("utf-8", "replace")
 
 
 def _param_value(value: Any) -> str:
@@ -553,9 +645,7 @@ class RepoClient:
         url: str | None = None,
     ) -> GitHubResponse:
         installation = self.installation_id
-        gh = self.clients._installation_gh(installation)
         return self.clients._send(
-            gh,
             method,
             url or self._url(path),
             repo=self.full_name,
@@ -573,24 +663,40 @@ class RepoClient:
         params: Mapping[str, Any] | None = None,
         *,
         conditional: bool = True,
+        immutable: bool = False,
         allow: tuple[int, ...] = (),
     ) -> GitHubResponse:
         """``GET`` with a conditional request: an unchanged resource answers 304 (free) and the cached
-        body comes back with ``not_modified=True``."""
+        body comes back with ``not_modified=True``.
+
+        ``immutable``: what this URL names can never change (a commit by its full SHA), so a cached
+        copy is returned without asking GitHub again (``not_modified=True``)."""
         clean = {k: _param_value(v) for k, v in (params or {}).items() if v is not None}
         url = self._url(path)
         installation = self.installation_id
         key = f"{installation}|{url}?{urlencode(sorted(clean.items()))}"
         cached = self.clients.etags.get(key) if conditional else None
+        if immutable and cached is not None:
+            _etag, status, body, old_headers = cached
+            return GitHubResponse(
+                status=status,
+                json=body,
+                headers=urllib3.HTTPHeaderDict(old_headers),
+                url=url if url.startswith("http") else self.clients.api_url + url,
+                not_modified=True,
+            )
         headers = {"If-None-Match": cached[0]} if cached else None
         resp = self._request("GET", path, params=clean or None, headers=headers, allow=(*allow, 304))
         if resp.status == 304 and cached is not None:
             _etag, status, body, old_headers = cached
-            merged = {**old_headers, **{k: v for k, v in resp.headers.items() if k.startswith("x-ratelimit")}}
+            merged = urllib3.HTTPHeaderDict(old_headers)
+            for name, value in resp.headers.items():
+                if name.lower().startswith("x-ratelimit"):
+                    merged[name] = value
             return GitHubResponse(
                 status=status,
                 json=body,
-                headers=httpx.Headers(merged),
+                headers=merged,
                 url=resp.url,
                 not_modified=True,
                 size=resp.size,
