@@ -518,6 +518,22 @@ def test_http_unchanged_poll_is_conditional_and_free(
     assert parse_duration(second.requeue or "0") >= parse_duration(first.requeue or "0")
 
 
+def test_http_poll_by_full_sha_reads_the_commit_once(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    """A commit named by its full SHA cannot change: later polls ask only for its checks and statuses,
+    while a branch is resolved again on every poll (it may have moved)."""
+    sha = push(gh)
+    gh.add_check_run(REPO, sha, "build", status="in_progress")
+    for ref, commit_reads in ((sha, 0), ("feature", 1)):
+        args = {"repo": REPO, "ref": ref, "required": ["build"]}
+        assert sidecar.call_step("checks", args).phase == "Running"
+        gh.reset_requests()
+        assert sidecar.call_step("checks", args).phase == "Running"
+        paths = [r.path for r in gh.requests if r.path.startswith(f"/repos/{REPO}/")]
+        assert paths.count(f"/repos/{REPO}/commits/{ref}") == commit_reads, paths
+        assert f"/repos/{REPO}/commits/{sha}/check-runs" in paths
+        assert f"/repos/{REPO}/commits/{sha}/statuses" in paths
+
+
 def test_http_low_budget_slows_the_poll(gh: GitHubEmulator, sidecar: Sidecar) -> None:
     sha = push(gh)
     gh.add_check_run(REPO, sha, "build", status="in_progress")

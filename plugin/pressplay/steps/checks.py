@@ -30,6 +30,7 @@ Every poll is a set of conditional requests: an unchanged commit costs no rate l
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,8 @@ STATUS_PAGES = 10
 #: Conclusions that always pass / that pass unless configured otherwise.
 _ALWAYS_PASS = frozenset({"success"})
 _PENDING_STATES = frozenset({"queued", "in_progress", "waiting", "requested", "pending", "expected"})
+#: A full commit SHA (SHA-1 or SHA-256 repositories).
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
 
 class OnFailure(StrEnum):
@@ -470,7 +473,10 @@ def _bad_target(args: ChecksArgs, exc: GitHubPermanentError) -> PermanentError:
 def _head(repo: RepoClient, args: ChecksArgs) -> tuple[str, str, bool, dict[str, Any] | None]:
     """(sha, web url, changed, commit json when read) of the commit to wait on."""
     try:
-        resp = repo.get(f"pulls/{args.number}" if args.number is not None else f"commits/{args.ref}")
+        if args.number is not None:
+            resp = repo.get(f"pulls/{args.number}")
+        else:  # a commit named by its full SHA never changes: read it once per process
+            resp = repo.get(f"commits/{args.ref}", immutable=_FULL_SHA.fullmatch(args.ref or "") is not None)
     except GitHubPermanentError as exc:
         if exc.status in (404, 422) and not exc.route.endswith("/installation"):
             raise _bad_target(args, exc) from None
