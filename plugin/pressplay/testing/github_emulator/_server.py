@@ -16,10 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from pressplay.testing.serving import BackgroundServer
+from pressplay.testing.serving import SOCKET_KEY, WsgiServer
 
 if TYPE_CHECKING:
     from pressplay.testing.github_emulator._emulator import GitHubEmulator
@@ -122,15 +121,6 @@ class RateWindow:
 Handler = Callable[..., Reply]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        if type == "error":
-            super().log(type, message, *args)
-
-
 class Router:
     """An ordered list of ``(method, regex, handler, auth)``; the first match wins."""
 
@@ -211,12 +201,12 @@ class HttpFront:
     def __init__(self, emu: GitHubEmulator, router: Router) -> None:
         self.emu = emu
         self.router = router
-        self.server: BackgroundServer | None = None
+        self.server: WsgiServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, host: str, port: int) -> int:
-        wsgi = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
-        self.server = BackgroundServer(wsgi, "github-emulator")
+        """Serve on cheroot: HTTP/1.1 keep-alive (also after 304 and 204), like GitHub."""
+        self.server = WsgiServer(self.wsgi, host, port, "github-emulator", logger=log)
         return self.server.port
 
     def stop(self) -> None:
@@ -456,7 +446,7 @@ class HttpFront:
         return resp
 
     def _reset(self, request: Request) -> Response:
-        sock = request.environ.get("werkzeug.socket")
+        sock = request.environ.get(SOCKET_KEY)
         if isinstance(sock, socket.socket):
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
