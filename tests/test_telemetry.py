@@ -79,3 +79,75 @@ def test_without_an_exporter_spans_are_not_recorded_but_logs_keep_a_trace_id() -
     line = json.loads(stream.getvalue().strip())
     assert len(line["trace_id"]) == 32
     assert line["trace_id"] != "0" * 32
+
+
+def _metric_points(reader: object, name: str) -> list[tuple[dict[str, object], float]]:
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    assert isinstance(reader, InMemoryMetricReader)
+    data = reader.get_metrics_data()
+    points: list[tuple[dict[str, object], float]] = []
+    for rm in data.resource_metrics if data else []:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name == name:
+                    for p in metric.data.data_points:
+                        points.append((dict(p.attributes or {}), getattr(p, "value", getattr(p, "count", 0))))
+    return points
+
+
+def test_step_outcomes_and_durations_are_recorded_with_labels() -> None:
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    reader = InMemoryMetricReader()
+    telemetry.configure(metric_reader=reader, force=True)
+    try:
+        with Sidecar() as sidecar:
+            sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
+            sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
+        outcomes = _metric_points(reader, "pressplay.step.outcomes")
+        durations = _metric_points(reader, "pressplay.step.duration")
+    finally:
+        telemetry.configure(force=True)
+    ok = [(a, v) for a, v in outcomes if a.get("phase") == "Succeeded"]
+    assert ok == [
+        (
+            {
+                "pressplay.step": "testEcho",
+                "phase": "Succeeded",
+                "pressplay.repo": "acme/api",
+                "pressplay.pr": "42",
+            },
+            2,
+        )
+    ]
+    assert [v for a, v in durations if a.get("phase") == "Succeeded"] == [2]
+
+
+def test_without_a_metrics_exporter_the_meter_records_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import metrics
+
+    for name in (
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    telemetry.configure(force=True)
+    assert isinstance(telemetry.meter(), metrics.NoOpMeter)
+    telemetry.record_outcome("testEcho", "Succeeded", 0.01, {"repo": "acme/api"})  # a no-op, not an error
+
+
+def test_metrics_exporter_comes_from_the_standard_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "3600000")
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    telemetry.configure(force=True)
+    try:
+        assert isinstance(telemetry._state["meter_provider"], MeterProvider)
+    finally:
+        monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+        telemetry.configure(force=True)
+    assert not isinstance(telemetry._state["meter_provider"], MeterProvider)

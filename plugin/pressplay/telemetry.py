@@ -7,8 +7,11 @@
   labelled by step and phase; GitHub call counters live in ``pressplay.github``.
 - Logs are JSON lines with the same fields and the trace id.
 
-Exporters follow the standard ``OTEL_*`` variables: with none set nothing is exported (spans still get
-ids, so log lines carry a trace id). Tests call :func:`configure` with an in-memory exporter.
+Exporters follow the standard ``OTEL_*`` variables (``OTEL_TRACES_EXPORTER``, ``OTEL_METRICS_EXPORTER``:
+``otlp``, ``console`` or ``none``; ``OTEL_EXPORTER_OTLP_ENDPOINT`` alone selects OTLP for both). With
+none set nothing is exported and nothing is recorded: spans are sampled out (they still get ids, so
+log lines carry a trace id) and the meter is the API's no-op meter, so an unobserved sidecar pays
+nothing for either. Tests call :func:`configure` with in-memory exporters.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -72,12 +75,27 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
     logger.propagate = False
 
 
-def _otel_exporter_from_env() -> SpanExporter | None:
-    wanted = os.environ.get("OTEL_TRACES_EXPORTER", "")
+def _wanted(signal: str) -> str:
+    """``otlp``, ``console`` or ``""`` (export nothing) for ``traces`` or ``metrics``, from the standard
+    variables: ``OTEL_<SIGNAL>_EXPORTER`` if set, else OTLP when an OTLP endpoint is configured."""
+    wanted = os.environ.get(f"OTEL_{signal.upper()}_EXPORTER", "").strip().lower()
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"
     )
     if wanted == "none" or (not wanted and not endpoint):
+        return ""
+    return wanted or "otlp"
+
+
+def _otlp_missing() -> None:
+    logging.getLogger(LOGGER_NAME).warning(
+        "OTEL exporter requested but not installed: pip install 'pressplay[otlp]'"
+    )
+
+
+def _otel_exporter_from_env() -> SpanExporter | None:
+    wanted = _wanted("traces")
+    if not wanted:
         return None
     if wanted == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -88,12 +106,32 @@ def _otel_exporter_from_env() -> SpanExporter | None:
             OTLPSpanExporter,
         )
     except ImportError:
-        logging.getLogger(LOGGER_NAME).warning(
-            "OTEL exporter requested but not installed: pip install 'pressplay[otlp]'"
-        )
+        _otlp_missing()
         return None
     exporter: SpanExporter = OTLPSpanExporter()
     return exporter
+
+
+def _metric_reader_from_env() -> MetricReader | None:
+    """A periodic reader (``OTEL_METRIC_EXPORT_INTERVAL``, default 60 s) for the configured exporter."""
+    wanted = _wanted("metrics")
+    if not wanted:
+        return None
+    exporter: MetricExporter
+    if wanted == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        exporter = ConsoleMetricExporter()
+    else:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[import-not-found]
+                OTLPMetricExporter,
+            )
+        except ImportError:
+            _otlp_missing()
+            return None
+        exporter = OTLPMetricExporter()
+    return PeriodicExportingMetricReader(exporter)
 
 
 def configure(
@@ -115,12 +153,21 @@ def configure(
         if exporter is not None:
             processor = SimpleSpanProcessor(exporter) if span_exporter else BatchSpanProcessor(exporter)
             provider.add_span_processor(processor)
-        readers = [metric_reader] if metric_reader is not None else []
-        meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        reader = metric_reader or _metric_reader_from_env()
+        old = _state.get("meter_provider")
+        if isinstance(old, MeterProvider):
+            old.shutdown()
+        # Without a reader nobody reads the metrics: the API's no-op meter records nothing, for free.
+        meter_provider: metrics.MeterProvider = (
+            MeterProvider(resource=resource, metric_readers=[reader])
+            if reader is not None
+            else metrics.NoOpMeterProvider()
+        )
         _state.update(
             configured=True,
             tracer=provider.get_tracer("pressplay"),
             tracer_provider=provider,
+            meter_provider=meter_provider,
             meter=meter_provider.get_meter("pressplay"),
         )
         meter = _state["meter"]
