@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import logging
 import socketserver
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import cheroot.server
@@ -72,6 +75,7 @@ class WsgiServer:
         threads: int = 16,
         max_threads: int = 256,
         idle_timeout: int = 10,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.server = _CherootServer(
             (host, port),
@@ -81,6 +85,10 @@ class WsgiServer:
             max=max_threads,
             timeout=idle_timeout,
         )
+        if tls is not None:  # (certificate chain, private key) PEM files: serve HTTPS
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            self.server.ssl_adapter = BuiltinSSLAdapter(str(tls[0]), str(tls[1]))
         self._started = threading.Event()
         self._failure: BaseException | None = None
         # cheroot's threads inherit daemon-ness from the thread that starts them: bind, start the worker
@@ -93,7 +101,7 @@ class WsgiServer:
             self._thread = None
             raise self._failure
         self.port = int(self.server.bind_addr[1])
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
 
     def _serve(self) -> None:
         try:
@@ -179,3 +187,43 @@ class _CherootServer(cheroot.wsgi.Server):
         if level < logging.WARNING:
             level = logging.DEBUG
         self._logger.log(level, "%s", msg, exc_info=traceback)
+
+
+def self_signed_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """Write a throwaway certificate for ``host`` (and ``localhost``) and its key into ``directory``;
+    returns ``(certificate, key)``. The certificate is its own CA: a client trusts it by loading that
+    file (``SSL_CERT_FILE`` for Python's ``ssl``, urllib3 and httpx)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alt: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host))]
+    except ValueError:
+        alt = [x509.DNSName(host)]
+    alt.append(x509.DNSName("localhost"))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "tls-cert.pem", directory / "tls-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file

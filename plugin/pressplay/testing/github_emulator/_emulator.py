@@ -47,6 +47,7 @@ from pressplay.testing.github_emulator._server import (
     RateWindow,
     RecordedRequest,
 )
+from pressplay.testing.serving import self_signed_certificate
 
 #: The permissions the emulated App's installations have (what pressplay documents as needed).
 APP_PERMISSIONS = {
@@ -95,6 +96,7 @@ class GitHubEmulator:
         port: int = 0,
         clock: Callable[[], datetime] | None = None,
         api_prefix: str = "",
+        tls: bool = False,
     ) -> None:
         self.app_id = app_id
         self.app_slug = app_slug
@@ -110,6 +112,10 @@ class GitHubEmulator:
         #: "" (github.com layout) or "/api/v3" (GitHub Enterprise Server: REST under /api/v3,
         #: GraphQL at /api/graphql)
         self.api_prefix = api_prefix.rstrip("/")
+        #: serve HTTPS with a throwaway self-signed certificate, written to :attr:`ca_file` at start
+        #: (trust it with ``SSL_CERT_FILE``)
+        self.tls = tls
+        self.ca_file: Path | None = None
         self.root_url = ""
         self.url = ""
         self.requests: list[RecordedRequest] = []
@@ -163,8 +169,12 @@ class GitHubEmulator:
         fd = os.open(self.private_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(self.__private_pem)
-        port = self._front.start(self.host, self.port)
-        self.root_url = f"http://{self.host}:{port}"
+        tls = None
+        if self.tls:
+            tls = self_signed_certificate(Path(self._tmp.name), self.host)
+            self.ca_file = tls[0]
+        port = self._front.start(self.host, self.port, tls)
+        self.root_url = f"{'https' if tls else 'http'}://{self.host}:{port}"
         self.url = self.root_url + self.api_prefix
         self.shapes = Shapes(self.url, self.web_url)
         return self
@@ -176,6 +186,7 @@ class GitHubEmulator:
             self._tmp.cleanup()
             self._tmp = None
         self.url = self.root_url = ""
+        self.ca_file = None
 
     def __enter__(self) -> GitHubEmulator:
         return self.start()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -204,9 +205,10 @@ class HttpFront:
         self.server: WsgiServer | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self, host: str, port: int) -> int:
-        """Serve on cheroot: HTTP/1.1 keep-alive (also after 304 and 204), like GitHub."""
-        self.server = WsgiServer(self.wsgi, host, port, "github-emulator", logger=log)
+    def start(self, host: str, port: int, tls: tuple[Path, Path] | None = None) -> int:
+        """Serve on cheroot: HTTP/1.1 keep-alive (also after 304 and 204), like GitHub; HTTPS with
+        ``tls`` (certificate and key files)."""
+        self.server = WsgiServer(self.wsgi, host, port, "github-emulator", logger=log, tls=tls)
         return self.server.port
 
     def stop(self) -> None:
