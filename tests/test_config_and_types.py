@@ -133,10 +133,10 @@ def test_blank_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_gunicorn_master_stays_light() -> None:
-    """The master imports gunicorn and one module: no pydantic, Flask or OTEL (they are the workers')."""
+    """The master imports gunicorn and one module: no pydantic, Flask, OTEL or gevent (they are the workers')."""
     code = (
         "import sys, pressplay.gunicorn_app;"
-        "heavy=[m for m in sys.modules if m.split('.')[0] in ('pydantic','flask','opentelemetry','githubkit','kubernetes')];"
+        "heavy=[m for m in sys.modules if m.split('.')[0] in ('pydantic','flask','opentelemetry','githubkit','kubernetes','gevent','greenlet')];"
         "print(','.join(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

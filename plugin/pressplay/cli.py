@@ -40,10 +40,20 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument(
         "--workers",
         type=int,
-        help="gunicorn worker processes (default 1: the load waits on GitHub, threads give the concurrency)",
+        help="gunicorn worker processes (default 1: the load waits on GitHub, one worker serves it)",
     )
     p.add_argument(
-        "--threads", type=int, help="threads per worker (default 16, the Argo agent's worker count)"
+        "--worker-class",
+        choices=("gevent", "gthread"),
+        help="gunicorn worker class (default gevent: greenlets, cheapest while requests wait on GitHub)",
+    )
+    p.add_argument(
+        "--worker-connections",
+        type=int,
+        help="gevent: concurrent connections per worker (default 64; Argo's agent opens 16)",
+    )
+    p.add_argument(
+        "--threads", type=int, help="gthread: threads per worker (default 16, the Argo agent's worker count)"
     )
     p.add_argument(
         "--token-file", type=Path, help="the agent's bearer token file (default /var/run/argo/token)"
@@ -70,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pressplay.config import load_settings
 
     names = (
-        "host", "port", "workers", "threads", "token_file", "github_app_id", "github_private_key_file",
+        "host", "port", "workers", "worker_class", "worker_connections", "threads", "token_file", "github_app_id", "github_private_key_file",
         "github_installation_id", "github_api_url", "argocd_namespace", "argocd_url", "log_level",
     )  # fmt: skip
     overrides = {key: getattr(args, key) for key in names}
@@ -102,7 +112,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     argv = [
         sys.executable, "-m", "pressplay.gunicorn_app",
         "--bind", f"{settings.host}:{settings.port}",
-        "--workers", str(settings.workers), "--threads", str(settings.threads),
+        "--workers", str(settings.workers), "--worker-class", settings.worker_class,
+        "--threads", str(settings.threads), "--worker-connections", str(settings.worker_connections),
     ]  # fmt: skip
     sys.stdout.flush()
     os.execve(sys.executable, argv, env)  # noqa: S606 - our own interpreter and module, no shell

@@ -8,6 +8,7 @@ the mounted files that hold them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,7 +32,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to bind; the agent dials localhost.")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="TCP port (plugin.yaml's containerPort).")
     workers: int = Field(1, ge=1, le=32, description="gunicorn worker processes (see docs/performance.md).")
-    threads: int = Field(16, ge=1, le=256, description="Threads per worker (workers x threads >= 16).")
+    worker_class: Literal["gevent", "gthread"] = Field(
+        "gevent",
+        description="gunicorn worker class: gevent (greenlets, the default) or gthread (OS threads).",
+    )
+    worker_connections: int = Field(
+        64, ge=16, le=10000, description="gevent: concurrent connections per worker (Argo's agent opens 16)."
+    )
+    threads: int = Field(
+        16, ge=1, le=256, description="gthread: threads per worker (workers x threads >= 16)."
+    )
     token_file: Path = Field(DEFAULT_TOKEN_FILE, description="File holding the agent's bearer token.")
     token: SecretStr | None = Field(
         None, description="The bearer token itself (local use and tests; in a cluster use token_file)."

@@ -1,9 +1,14 @@
-"""``pressplay serve``: the Flask app under gunicorn (gthread workers).
+"""``pressplay serve``: the Flask app under gunicorn (gevent workers by default, gthread on request).
 
 ``pressplay serve`` validates the settings, then replaces itself with ``python -m
-pressplay.gunicorn_app --bind ... --workers ... --threads ...``: the gunicorn master imports only
-gunicorn and this module (no pydantic, no Flask), and each worker builds the app from the same
-``PRESSPLAY_*`` environment. That keeps the sidecar's process tree small (see docs/performance.md).
+pressplay.gunicorn_app --bind ... --workers ... --worker-class ...``: the gunicorn master imports only
+gunicorn and this module (no pydantic, no Flask, no gevent), and each worker builds the app from the
+same ``PRESSPLAY_*`` environment. That keeps the sidecar's process tree small (see docs/performance.md).
+
+Why gevent: every step waits on GitHub or Kubernetes, so a worker is idle most of the time it holds a
+request. gthread gives each request an OS thread, and 16 threads handing one GIL back and forth on
+every socket operation cost about as much CPU again as the requests themselves; gevent serves the
+same 16 concurrent requests from one thread, switching at each socket wait for a fraction of that.
 """
 
 from __future__ import annotations
@@ -14,21 +19,44 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base_async import AsyncWorker
+
+WORKER_CLASSES = ("gevent", "gthread")
+
+
+class LazyGeventWorker(AsyncWorker):  # type: ignore[misc]
+    """gunicorn's gevent worker, imported in the worker process only.
+
+    The master builds each worker object before it forks, so naming ``gevent`` as the worker class
+    would import gevent (~5 MiB) into a master that never serves a request. This stand-in is an
+    :class:`AsyncWorker` (what the master needs of it); after the fork it becomes gunicorn's own
+    ``GeventWorker``, which monkey-patches the process before the app, urllib3 or ssl contexts exist.
+    """
+
+    def init_process(self) -> None:
+        from gunicorn.workers.ggevent import GeventWorker
+
+        self.__class__ = GeventWorker
+        GeventWorker.init_process(self)
 
 
 class _PressplayApplication(BaseApplication):  # type: ignore[misc]
-    def __init__(self, bind: str, workers: int, threads: int) -> None:
+    def __init__(self, bind: str, workers: int, worker_class: str, threads: int, connections: int) -> None:
         self.bind = bind
         self.workers = workers
+        self.worker_class = worker_class
         self.threads = threads
+        self.connections = connections
         super().__init__()
 
     def load_config(self) -> None:
         options: dict[str, Any] = {
             "bind": self.bind,
             "workers": self.workers,
+            "worker_class": LazyGeventWorker if self.worker_class == "gevent" else "gthread",
+            # gthread: one OS thread per request in flight; gevent: one greenlet per connection
             "threads": self.threads,
-            "worker_class": "gthread",
+            "worker_connections": self.connections,
             # The agent gives a call 30 s; a worker must never be killed before that.
             "timeout": 60,
             "graceful_timeout": 20,
@@ -54,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pressplay-gunicorn", description="use `pressplay serve`")
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="gevent")
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--worker-connections", type=int, default=64)
     args = parser.parse_args(argv)
-    _PressplayApplication(args.bind, args.workers, args.threads).run()
+    _PressplayApplication(
+        args.bind, args.workers, args.worker_class, args.threads, args.worker_connections
+    ).run()
     return 0
 
 

@@ -114,6 +114,7 @@ class SidecarProcess(_StepRunner):
         threads: int = 8,
         token: str | None = None,
         log_path: Path | None = None,
+        worker_class: str | None = None,
     ) -> None:
         self.port = port or free_port()
         self.token = token or secrets.token_urlsafe(24)
@@ -122,6 +123,8 @@ class SidecarProcess(_StepRunner):
         self.env = dict(env or {})
         self.workers = workers
         self.threads = threads
+        #: ``gevent`` or ``gthread``; None: the default of ``pressplay serve``
+        self.worker_class = worker_class
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -133,6 +136,8 @@ class SidecarProcess(_StepRunner):
             "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", str(self.workers), "--threads", str(self.threads),
         ]  # fmt: skip
+        if self.worker_class:
+            cmd += ["--worker-class", self.worker_class]
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=self._log, start_new_session=True)
         deadline = time.monotonic() + timeout

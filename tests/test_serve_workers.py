@@ -1,0 +1,100 @@
+"""``pressplay serve`` under both worker classes, as a real gunicorn process tree.
+
+gevent is the default: the worker monkey-patches itself after the fork (the master never imports
+gevent), and everything the steps use (githubkit/httpx for the App's JWT calls, urllib3 for the
+installation calls) must work on patched sockets, over TLS as against api.github.com.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pressplay.testing.github_emulator import GitHubEmulator
+from pressplay.testing.sidecar import SidecarProcess
+
+REPO = "acme/api"
+
+
+@pytest.fixture
+def tls_github() -> Iterator[GitHubEmulator]:
+    with GitHubEmulator(tls=True) as gh:
+        gh.create_repo(REPO, files={"README.md": "# api\n"})
+        yield gh
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.parametrize("worker_class", [None, "gevent", "gthread"])
+def test_steps_reach_github_over_tls(
+    tls_github: GitHubEmulator, worker_class: str | None, tmp_path: Path
+) -> None:
+    gh = tls_github
+    assert gh.url.startswith("https://") and gh.ca_file is not None
+    sha = gh.push(REPO, "pressplay/task-1", {"a.py": "# a\n"}, message="Task 1")
+    gh.add_check_run(REPO, sha, "build", status="completed", conclusion="success")
+    env = {
+        "PRESSPLAY_GITHUB_APP_ID": str(gh.app_id),
+        "PRESSPLAY_GITHUB_PRIVATE_KEY_FILE": str(gh.private_key_file),
+        "PRESSPLAY_GITHUB_API_URL": gh.url,
+        "SSL_CERT_FILE": str(gh.ca_file),  # Python's ssl, urllib3 and httpx all honour it
+        "OTEL_TRACES_EXPORTER": "none",
+    }
+    log = tmp_path / "sidecar.log"
+    with SidecarProcess(env=env, worker_class=worker_class, log_path=log) as sidecar:
+        result = sidecar.run_step(
+            "checks", {"repo": REPO, "ref": sha, "timeout": "5m"}, outputs=["state", "sha"]
+        )
+        assert sidecar.proc is not None
+        master = sidecar.proc.pid
+        workers = _children(master)
+        assert len(workers) == 1
+        master_maps, worker_maps = _maps(master), _maps(workers[0])
+    assert result.phase == "Succeeded", (result.message, log.read_text()[-2000:])
+    assert result.outputs["state"] == "success" and result.outputs["sha"] == sha
+    routes = {r.route for r in gh.requests}
+    # the JWT call (githubkit over httpx) and the installation calls (urllib3) both went over TLS
+    assert "/repos/{owner}/{repo}/installation" in routes
+    assert "/app/installations/{installation_id}/access_tokens" in routes
+    assert "/repos/{owner}/{repo}/commits/{ref}/check-runs" in routes
+    assert "greenlet" not in master_maps, "the gunicorn master must not load gevent"
+    if worker_class == "gthread":
+        assert "greenlet" not in worker_maps
+    else:
+        assert "greenlet" in worker_maps, "the default worker class is gevent"
+    assert "RecursionError" not in log.read_text()
+
+
+def test_unknown_worker_class_is_refused_naming_the_setting() -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pressplay", "serve", "--worker-class", "eventlet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--worker-class" in result.stderr and "gevent" in result.stderr
+    env_result = subprocess.run(
+        [sys.executable, "-m", "pressplay", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**__import__("os").environ, "PRESSPLAY_WORKER_CLASS": "sync"},
+    )
+    assert env_result.returncode == 2
+    assert "worker_class" in env_result.stderr and "gevent" in env_result.stderr
+    assert "Traceback" not in env_result.stderr
