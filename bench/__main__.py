@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.common import REPO, dump, machine, package_versions
 from bench.loadgen import find_wrk
+from bench.sidecar import Serve
 
 PARTS = ("overhead", "footprint", "matrix", "economy")
 
@@ -29,9 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per load run (default 8)")
     parser.add_argument("--concurrency", default="16,64", help="client counts (default 16,64)")
+    parser.add_argument(
+        "--worker-class",
+        choices=("gevent", "gthread"),
+        default=None,
+        help="gunicorn worker class (default: config.py)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="pressplay workers (default: config.py)")
-    parser.add_argument("--threads", type=int, default=None, help="pressplay threads (default: config.py)")
-    parser.add_argument("--matrix", default="1x8,1x16,2x8,1x32", help="workers x threads settings to compare")
+    parser.add_argument("--threads", type=int, default=None, help="gthread threads (default: config.py)")
+    parser.add_argument(
+        "--matrix",
+        default="gevent:1,gevent:2,gthread:1x16,gthread:2x8",
+        help="gunicorn settings to compare: CLASS[:WORKERS[xTHREADS]], comma-separated",
+    )
     parser.add_argument(
         "--tasks", type=int, default=200, help="tasks in the economy simulation (default 200)"
     )
@@ -56,13 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {report['machine']['cpu']} x{report['machine']['cores']}, {report['machine']['os']}")
     print(f"load generator: {report['load_generator']}")
     concurrencies = [int(x) for x in args.concurrency.split(",")]
+    serve = Serve(args.worker_class, args.workers, args.threads)
+    report["serve"] = serve.resolved().label
+    print(f"pressplay serve settings: {serve.label}")
     began = time.perf_counter()
 
     if "footprint" in parts:
         from bench.sidecar import footprint
 
         print("\n== footprint ==")
-        report["footprint"] = footprint(args.workers, args.threads)
+        report["footprint"] = footprint(serve)
 
     if "overhead" in parts:
         from bench.sidecar import overhead
@@ -73,21 +87,21 @@ def main(argv: list[str] | None = None) -> int:
             from bench.economy import poll_304_server
 
             polls = {
-                "poll-304": poll_304_server(args.workers, args.threads),
-                "poll-304-lean": poll_304_server(args.workers, args.threads, lean=True),
+                "poll-304": poll_304_server(serve),
+                "poll-304-lean": poll_304_server(serve, lean=True),
             }
         except ImportError as exc:
             print(f"  (poll-304 paths skipped: {exc})")
             report["poll_304_skipped"] = str(exc)
-        report["overhead"] = overhead(wrk, args.duration, concurrencies, args.workers, args.threads, polls)
+        report["overhead"] = overhead(wrk, args.duration, concurrencies, serve, polls)
         _print_ratios(report["overhead"])
 
     if "matrix" in parts:
         from bench.sidecar import worker_matrix
 
         print("\n== workers x threads ==")
-        configs = [tuple(int(n) for n in c.split("x")) for c in args.matrix.split(",") if c]
-        report["matrix"] = worker_matrix([(w, t) for w, t in configs], wrk, max(3.0, args.duration / 2))
+        configs = [Serve.parse(c.strip()) for c in args.matrix.split(",") if c.strip()]
+        report["matrix"] = worker_matrix(configs, wrk, max(3.0, args.duration / 2))
 
     if "economy" in parts:
         print("\n== GitHub economy ==")

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.common import Server, free_port
-from bench.sidecar import WORKFLOW, pressplay_argv, request_body
+from bench.sidecar import WORKFLOW, Serve, pressplay_argv, request_body
 
 REPO = "econ/api"
 OWNER = "econ"
@@ -391,7 +391,7 @@ def economy(count: int = 200, log: Callable[[str], None] = print) -> dict[str, A
 # -- the poll-304 path of the overhead benchmark ----------------------------------------------------
 
 
-def poll_304_server(workers: int | None, threads: int | None, lean: bool = False) -> Callable[[str], Any]:
+def poll_304_server(serve: Serve, lean: bool = False) -> Callable[[str], Any]:
     """A factory for the overhead benchmark: a ``pressplay serve`` pointed at a GitHub emulator, and
     the body of a ``checks`` poll on a commit whose check run never finishes (every poll: 304s).
     ``lean``: with ``since`` and ``statuses: false`` (2 GitHub requests per poll instead of 4)."""
@@ -412,19 +412,15 @@ def poll_304_server(workers: int | None, threads: int | None, lean: bool = False
                 "PRESSPLAY_GITHUB_PRIVATE_KEY_FILE": str(gh.private_key_file),
                 "PRESSPLAY_GITHUB_API_URL": gh.url,
             }
-            if workers:
-                env["PRESSPLAY_WORKERS"] = str(workers)
-            if threads:
-                env["PRESSPLAY_THREADS"] = str(threads)
             args: dict[str, Any] = {"repo": REPO, "ref": sha, "required": ["build"], "timeout": "6h"}
             if lean:
                 args.update(since=gh.now().isoformat(), statuses=False)
             body = request_body({"pressplay": {"checks": args}}, ["state"])
-            with Server("pressplay", pressplay_argv(port, workers, threads), port, env=env) as srv:
+            with Server("pressplay", pressplay_argv(port, serve), port, env=env) as srv:
                 # Warm every worker's ETag cache: the first poll of each worker is a full read.
                 from bench.sidecar import check_answer
 
-                for _ in range(4 * (workers or 2)):
+                for _ in range(4 * (serve.resolved().workers or 2)):
                     check_answer(
                         srv.port,
                         body,

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from bench.common import EXECUTE_PATH, REPO, VENV_BIN, Server, free_port, http_call, tree_memory
@@ -63,30 +64,65 @@ def has_cli_serve() -> bool:
     return (VENV_BIN / "pressplay").exists()
 
 
-def pressplay_argv(port: int, workers: int | None, threads: int | None) -> list[str]:
+@dataclass(frozen=True)
+class Serve:
+    """gunicorn settings of a server under test; ``None`` fields take pressplay's defaults (config.py)."""
+
+    worker_class: str | None = None
+    workers: int | None = None
+    threads: int | None = None
+
+    def resolved(self) -> Serve:
+        from pressplay.config import Settings
+
+        defaults = Settings()
+        return Serve(
+            self.worker_class or defaults.worker_class,
+            self.workers or defaults.workers,
+            self.threads or defaults.threads,
+        )
+
+    @property
+    def label(self) -> str:
+        r = self.resolved()
+        if r.worker_class == "gthread":
+            return f"gthread {r.workers}x{r.threads}"
+        return f"{r.worker_class} {r.workers} worker{'s' if (r.workers or 1) > 1 else ''}"
+
+    @classmethod
+    def parse(cls, text: str) -> Serve:
+        """``gevent``, ``gevent:2`` (workers), ``gthread:1x16`` (workers x threads)."""
+        kind, _, size = text.partition(":")
+        workers, _, threads = size.partition("x")
+        return cls(kind or None, int(workers) if workers else None, int(threads) if threads else None)
+
+
+def pressplay_argv(port: int, serve: Serve) -> list[str]:
     """``pressplay serve`` when the CLI is installed, else the same gunicorn settings by hand."""
+    r = serve.resolved()
     if has_cli_serve():
         argv = [str(VENV_BIN / "pressplay"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        if workers:
-            argv += ["--workers", str(workers)]
-        if threads:
-            argv += ["--threads", str(threads)]
+        argv += [
+            "--worker-class",
+            str(r.worker_class),
+            "--workers",
+            str(r.workers),
+            "--threads",
+            str(r.threads),
+        ]
         return argv
-    from pressplay.config import Settings
-
-    defaults = Settings()
-    return gunicorn_argv(
-        "pressplay.server:create_app()", port, workers or defaults.workers, threads or defaults.threads
-    )
+    return gunicorn_argv("pressplay.server:create_app()", port, r)
 
 
-def gunicorn_argv(app: str, port: int, workers: int, threads: int) -> list[str]:
+def gunicorn_argv(app: str, port: int, serve: Serve) -> list[str]:
+    r = serve.resolved()
     return [
         str(VENV_BIN / "gunicorn"),
         f"--bind=127.0.0.1:{port}",
-        f"--workers={workers}",
-        f"--threads={threads}",
-        "--worker-class=gthread",
+        f"--workers={r.workers}",
+        f"--threads={r.threads}",
+        f"--worker-class={r.worker_class}",
+        "--worker-connections=64",
         "--timeout=60",
         "--worker-tmp-dir=/dev/shm",
         "--log-level=warning",
@@ -94,19 +130,7 @@ def gunicorn_argv(app: str, port: int, workers: int, threads: int) -> list[str]:
     ]
 
 
-def effective_workers(workers: int | None, threads: int | None) -> tuple[int, int]:
-    from pressplay.config import Settings
-
-    defaults = Settings()
-    return workers or defaults.workers, threads or defaults.threads
-
-
-def pressplay_server(
-    token: str,
-    workers: int | None = None,
-    threads: int | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> Server:
+def pressplay_server(token: str, serve: Serve, extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     env = {
         "PRESSPLAY_TOKEN": token,
@@ -115,16 +139,12 @@ def pressplay_server(
         "OTEL_METRICS_EXPORTER": "none",
         **(extra_env or {}),
     }
-    if workers:
-        env["PRESSPLAY_WORKERS"] = str(workers)
-    if threads:
-        env["PRESSPLAY_THREADS"] = str(threads)
-    return Server("pressplay", pressplay_argv(port, workers, threads), port, env=env)
+    return Server("pressplay", pressplay_argv(port, serve), port, env=env)
 
 
-def flask_server(workers: int, threads: int) -> Server:
+def flask_server(serve: Serve) -> Server:
     port = free_port()
-    return Server("flask-noop", gunicorn_argv("bench.baselines.flask_noop:app", port, workers, threads), port)
+    return Server("flask-noop", gunicorn_argv("bench.baselines.flask_noop:app", port, serve), port)
 
 
 def stdlib_server(token: str, keepalive: bool = False) -> Server:
@@ -191,14 +211,14 @@ def overhead(
     wrk: str | None,
     duration_s: float,
     concurrencies: list[int],
-    workers: int | None,
-    threads: int | None,
+    serve: Serve,
     polls: dict[str, Callable[[str], AbstractContextManager[Any]]] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The throughput/latency table (and the memory seen under load)."""
+    """The throughput/latency table (and the memory seen under load); flask-noop runs under the same
+    gunicorn settings as pressplay."""
     token = secrets.token_urlsafe(24)
-    w, t = effective_workers(workers, threads)
+    serve = serve.resolved()
     warmup = min(2.0, duration_s / 2)
     runs: dict[str, Any] = {}
 
@@ -225,8 +245,8 @@ def overhead(
                 f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}"
             )
 
-    log(f"baseline flask-noop (gunicorn gthread {w}x{t})")
-    with flask_server(w, t) as srv:
+    log(f"baseline flask-noop (gunicorn {serve.label})")
+    with flask_server(serve) as srv:
         check_answer(srv.port, NOT_MINE, None, lambda s, d: s == 200 and d == {}, "flask-noop")
         results, _ = _measure(srv, NOT_MINE, None, concurrencies, duration_s, wrk, warmup)
         record("flask-noop", "flask-noop", results, {})
@@ -240,9 +260,9 @@ def overhead(
             record(name, name, results, {})
 
     bad_body, bad_what = bad_args_body()
-    log(f"pressplay serve ({w}x{t})")
+    log(f"pressplay serve ({serve.label})")
     memory: dict[str, Any] = {}
-    with pressplay_server(token, workers, threads) as srv:
+    with pressplay_server(token, serve) as srv:
         assert srv.proc is not None
         time.sleep(1.0)
         memory["idle"] = tree_memory(srv.proc.pid)
@@ -264,7 +284,7 @@ def overhead(
         memory["under_load_bad_args"] = peak
 
     for name, factory in (polls or {}).items():
-        log(f"pressplay serve ({w}x{t}), {name} against the GitHub emulator")
+        log(f"pressplay serve ({serve.label}), {name} against the GitHub emulator")
         with factory(token) as (srv, body, counters):
             results, peak = _measure(srv, body, token, concurrencies, duration_s, wrk, warmup)
             record(name, "pressplay", results, counters())
@@ -284,33 +304,40 @@ def overhead(
                 "p99_vs_flask": round(mine["p99_ms"] / max(base["p99_ms"], 0.001), 3),
                 "throughput_vs_stdlib": round(mine["rps"] / max(std["rps"], 0.001), 2),
             }
-    return {"workers": w, "threads": t, "runs": runs, "ratios": ratios, "memory": memory}
+    return {
+        "worker_class": serve.worker_class,
+        "workers": serve.workers,
+        "threads": serve.threads,
+        "runs": runs,
+        "ratios": ratios,
+        "memory": memory,
+    }
 
 
-def footprint(
-    workers: int | None, threads: int | None, starts: int = 5, log: Callable[[str], None] = print
-) -> dict[str, Any]:
+def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Cold start to the first /healthz 200 (median and max of ``starts``) and idle tree memory."""
     token = secrets.token_urlsafe(24)
+    serve = serve.resolved()
     times: list[float] = []
     idle: dict[str, Any] = {}
     for _ in range(starts):
-        srv = pressplay_server(token, workers, threads)
+        srv = pressplay_server(token, serve)
         with srv:
             times.append(srv.startup_s)
             if not idle:
                 assert srv.proc is not None
                 time.sleep(1.0)
                 idle = tree_memory(srv.proc.pid)
-    w, t = effective_workers(workers, threads)
     flask_idle: dict[str, Any] = {}
-    with flask_server(w, t) as fsrv:
+    with flask_server(serve) as fsrv:
         assert fsrv.proc is not None
         time.sleep(1.0)
         flask_idle = tree_memory(fsrv.proc.pid)
     result = {
-        "workers": w,
-        "threads": t,
+        "worker_class": serve.worker_class,
+        "workers": serve.workers,
+        "threads": serve.threads,
+        "python": sys.executable,
         "command": "pressplay serve" if has_cli_serve() else "gunicorn 'pressplay.server:create_app()'",
         "cold_start_s": {
             "median": round(statistics.median(times), 3),
@@ -329,14 +356,15 @@ def footprint(
 
 
 def worker_matrix(
-    configs: list[tuple[int, int]], wrk: str | None, duration_s: float, log: Callable[[str], None] = print
+    configs: list[Serve], wrk: str | None, duration_s: float, log: Callable[[str], None] = print
 ) -> list[dict[str, Any]]:
-    """Memory and the not-mine/bad-args throughput at 16 clients for a few workers x threads settings."""
+    """Memory and the not-mine/bad-args throughput at 16 clients for a few gunicorn settings."""
     token = secrets.token_urlsafe(24)
     bad_body, _ = bad_args_body()
     rows = []
-    for w, t in configs:
-        with pressplay_server(token, w, t) as srv:
+    for config in configs:
+        serve = config.resolved()
+        with pressplay_server(token, serve) as srv:
             assert srv.proc is not None
             time.sleep(1.0)
             idle = tree_memory(srv.proc.pid)
@@ -345,8 +373,10 @@ def worker_matrix(
                 nm = load(srv.port, EXECUTE_PATH, NOT_MINE, token, 16, duration_s, wrk)
                 ba = load(srv.port, EXECUTE_PATH, bad_body, token, 16, duration_s, wrk)
             row = {
-                "workers": w,
-                "threads": t,
+                "serve": serve.label,
+                "worker_class": serve.worker_class,
+                "workers": serve.workers,
+                "threads": serve.threads,
                 "startup_s": round(srv.startup_s, 3),
                 "idle": idle,
                 "peak": dict(peak),
@@ -357,11 +387,11 @@ def worker_matrix(
             }
         rows.append(row)
         log(
-            f"  {w}x{t:<3} start {row['startup_s']} s  idle RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB  "
+            f"  {serve.label:<16} start {row['startup_s']} s  idle RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB  "
             f"peak RSS {peak['rss_mib']} MiB  not-mine {nm.rps:.0f} req/s p99 {nm.p99_ms} ms  "
             f"bad-args {ba.rps:.0f} req/s p99 {ba.p99_ms} ms"
         )
     return rows
 
 
-__all__ = ["footprint", "overhead", "request_body", "worker_matrix"]
+__all__ = ["Serve", "footprint", "overhead", "request_body", "worker_matrix"]
