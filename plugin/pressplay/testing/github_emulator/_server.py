@@ -335,9 +335,7 @@ class HttpFront:
             headers = dict(reply.headers)
             status = reply.status
             conditional = "If-None-Match" in request.headers
-            payload: bytes = b""
-            if reply.body is not None:
-                payload = json.dumps(reply.body, separators=(",", ":")).encode()
+            not_modified = False
             cost = 0
             if method in {"GET", "HEAD"} and status == 200:
                 tag = etag_for(reply.body)
@@ -345,7 +343,10 @@ class HttpFront:
                 headers.setdefault("Cache-Control", "private, max-age=60, s-maxage=60")
                 headers["Vary"] = "Accept, Authorization, Cookie, X-GitHub-OTP"
                 if conditional and tag in _etags(request.headers.get("If-None-Match", "")):
-                    status, payload = 304, b""
+                    status, not_modified = 304, True
+            payload = b""
+            if reply.body is not None and not not_modified:  # a 304 has no body: don't render one
+                payload = json.dumps(reply.body, separators=(",", ":")).encode()
             if window is not None and status != 304 and path != "/rate_limit":
                 cost = 1
                 window.used += 1
