@@ -160,6 +160,17 @@ def _rollup(pid: int) -> dict[str, int]:
     return out
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants that are alive."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def tree_memory(pid: int) -> dict[str, Any]:
     """RSS and PSS (MiB) of ``pid`` and all its descendants, and the process count."""
     pids = process_tree(pid)

@@ -52,6 +52,10 @@ class LoadResult:
     non_2xx: int
     socket_errors: int
     notes: list[str] = field(default_factory=list)
+    #: CPU time (user + system) the server's process tree spent per answered request, in ms
+    server_cpu_ms: float | None = None
+    #: for the poll paths: CPU the GitHub emulator (in the benchmark's own process) spent per request
+    emulator_cpu_ms: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

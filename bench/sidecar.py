@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import EXECUTE_PATH, REPO, VENV_BIN, Server, free_port, http_call, tree_memory
+from bench.common import EXECUTE_PATH, REPO, VENV_BIN, Server, free_port, http_call, tree_cpu_s, tree_memory
 from bench.loadgen import LoadResult, load
 
 WORKFLOW = {
@@ -197,13 +197,23 @@ def _measure(
     duration_s: float,
     wrk: str | None,
     warmup_s: float,
+    in_process_peer: bool = False,
 ) -> tuple[list[LoadResult], dict[str, float]]:
+    """Load runs at each concurrency, with the server tree's CPU per request and (``in_process_peer``:
+    the GitHub emulator runs in this process) this process's CPU per request."""
     assert server.proc is not None
     load(server.port, EXECUTE_PATH, body, token, 8, warmup_s, wrk)
     results = []
     with memory_sampler(server.proc.pid) as peak:
         for conc in concurrencies:
-            results.append(load(server.port, EXECUTE_PATH, body, token, conc, duration_s, wrk))
+            cpu0, own0 = tree_cpu_s(server.proc.pid), time.process_time()
+            res = load(server.port, EXECUTE_PATH, body, token, conc, duration_s, wrk)
+            cpu1, own1 = tree_cpu_s(server.proc.pid), time.process_time()
+            done = max(1, res.requests)
+            res.server_cpu_ms = round((cpu1 - cpu0) * 1000 / done, 3)
+            if in_process_peer:
+                res.emulator_cpu_ms = round((own1 - own0) * 1000 / done, 3)
+            results.append(res)
     return results, dict(peak)
 
 
@@ -240,9 +250,12 @@ def overhead(
                 **res.as_dict(),
                 **extra,
             }
+            cpu = f"  server CPU {res.server_cpu_ms:.3f} ms/req" if res.server_cpu_ms is not None else ""
+            if res.emulator_cpu_ms is not None:
+                cpu += f", emulator {res.emulator_cpu_ms:.3f}"
             log(
                 f"  {name:<12} c={res.concurrency:<3} {res.rps:>8.0f} req/s  p50 {res.p50_ms:>6.1f} ms  "
-                f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}"
+                f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}{cpu}"
             )
 
     log(f"baseline flask-noop (gunicorn {serve.label})")
@@ -286,7 +299,9 @@ def overhead(
     for name, factory in (polls or {}).items():
         log(f"pressplay serve ({serve.label}), {name} against the GitHub emulator")
         with factory(token) as (srv, body, counters):
-            results, peak = _measure(srv, body, token, concurrencies, duration_s, wrk, warmup)
+            results, peak = _measure(
+                srv, body, token, concurrencies, duration_s, wrk, warmup, in_process_peer=True
+            )
             record(name, "pressplay", results, counters())
             memory[f"under_load_{name}"] = peak
 

@@ -40,6 +40,17 @@ class LazyGeventWorker(AsyncWorker):  # type: ignore[misc]
         GeventWorker.init_process(self)
 
 
+def _yield_after_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """gevent: let the other connections' greenlets run before this one reads its next request.
+
+    A kept-alive client whose next request is already in the socket buffer would otherwise be served
+    again and again without the greenlet ever blocking, while the other connections wait; under load
+    that unfairness stretches the slowest answers (see docs/performance.md)."""
+    import gevent
+
+    gevent.sleep(0)
+
+
 class _PressplayApplication(BaseApplication):  # type: ignore[misc]
     def __init__(self, bind: str, workers: int, worker_class: str, threads: int, connections: int) -> None:
         self.bind = bind
@@ -66,6 +77,8 @@ class _PressplayApplication(BaseApplication):  # type: ignore[misc]
             "loglevel": "warning",
             "proc_name": "pressplay",
         }
+        if self.worker_class == "gevent":
+            options["post_request"] = _yield_after_request
         shm = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files; the pod's root FS is read-only
         if os.path.isdir(shm):
             options["worker_tmp_dir"] = shm
