@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, dump, machine, package_versions
+from bench.common import REPO, cpu_counters, dump, machine, package_versions, steal_share
 from bench.loadgen import find_wrk
 from bench.sidecar import Serve
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = Serve(args.worker_class, args.workers, args.threads)
     report["serve"] = serve.resolved().label
     print(f"pressplay serve settings: {serve.label}")
-    began = time.perf_counter()
+    began, counters = time.perf_counter(), cpu_counters()
 
     if "footprint" in parts:
         from bench.sidecar import footprint
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             report["economy"] = economy(args.tasks)
 
     report["elapsed_s"] = round(time.perf_counter() - began, 1)
+    report["steal"] = steal_share(counters, cpu_counters())
+    print(
+        f"\nCPU stolen by the hypervisor during the run: {report['steal']:.1%} (figures from a run with more"
+    )
+    print("than a few percent measure a slower machine; run again)")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     dump(args.out, report)
     dump(args.out.with_name(f"bench-{stamp}.json"), report)

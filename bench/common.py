@@ -171,6 +171,23 @@ def tree_cpu_s(pid: int) -> float:
     return total / tick
 
 
+def cpu_counters() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs from /proc/stat; (0, 0) where there is none."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+    steal = fields[7] if len(fields) > 7 else 0
+    return steal, sum(fields[:8])
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Share (0..1) of the machine's CPU time the hypervisor gave to other guests between two reads:
+    a run with a high share measured a slower machine, not a slower server."""
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else 0.0
+
+
 def tree_memory(pid: int) -> dict[str, Any]:
     """RSS and PSS (MiB) of ``pid`` and all its descendants, and the process count."""
     pids = process_tree(pid)

@@ -56,6 +56,8 @@ class LoadResult:
     server_cpu_ms: float | None = None
     #: for the poll paths: CPU the GitHub emulator (in the benchmark's own process) spent per request
     emulator_cpu_ms: float | None = None
+    #: share of the machine's CPU time stolen by the hypervisor during the run (see common.steal_share)
+    steal: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

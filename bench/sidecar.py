@@ -24,7 +24,18 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import EXECUTE_PATH, REPO, VENV_BIN, Server, free_port, http_call, tree_cpu_s, tree_memory
+from bench.common import (
+    EXECUTE_PATH,
+    REPO,
+    VENV_BIN,
+    Server,
+    cpu_counters,
+    free_port,
+    http_call,
+    steal_share,
+    tree_cpu_s,
+    tree_memory,
+)
 from bench.loadgen import LoadResult, load
 
 WORKFLOW = {
@@ -206,9 +217,10 @@ def _measure(
     results = []
     with memory_sampler(server.proc.pid) as peak:
         for conc in concurrencies:
-            cpu0, own0 = tree_cpu_s(server.proc.pid), time.process_time()
+            cpu0, own0, st0 = tree_cpu_s(server.proc.pid), time.process_time(), cpu_counters()
             res = load(server.port, EXECUTE_PATH, body, token, conc, duration_s, wrk)
-            cpu1, own1 = tree_cpu_s(server.proc.pid), time.process_time()
+            cpu1, own1, st1 = tree_cpu_s(server.proc.pid), time.process_time(), cpu_counters()
+            res.steal = steal_share(st0, st1)
             done = max(1, res.requests)
             res.server_cpu_ms = round((cpu1 - cpu0) * 1000 / done, 3)
             if in_process_peer:
@@ -253,6 +265,8 @@ def overhead(
             cpu = f"  server CPU {res.server_cpu_ms:.3f} ms/req" if res.server_cpu_ms is not None else ""
             if res.emulator_cpu_ms is not None:
                 cpu += f", emulator {res.emulator_cpu_ms:.3f}"
+            if res.steal is not None:
+                cpu += f"  steal {res.steal:.0%}"
             log(
                 f"  {name:<12} c={res.concurrency:<3} {res.rps:>8.0f} req/s  p50 {res.p50_ms:>6.1f} ms  "
                 f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}{cpu}"
