@@ -414,13 +414,41 @@ def worker_matrix(
                 "bad_args_rps": ba.rps,
                 "bad_args_p99_ms": ba.p99_ms,
             }
+        poll = _matrix_poll(serve, token, wrk, duration_s)
+        if poll is not None:
+            row.update(poll)
         rows.append(row)
         log(
             f"  {serve.label:<16} start {row['startup_s']} s  idle RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB  "
             f"peak RSS {peak['rss_mib']} MiB  not-mine {nm.rps:.0f} req/s p99 {nm.p99_ms} ms  "
             f"bad-args {ba.rps:.0f} req/s p99 {ba.p99_ms} ms"
+            + (
+                f"  poll-304 {row['poll_304_rps']:.0f} req/s p99 {row['poll_304_p99_ms']} ms, "
+                f"{row['poll_304_server_cpu_ms']} ms CPU/poll, peak RSS {row['poll_304_peak']['rss_mib']} MiB"
+                if "poll_304_rps" in row
+                else ""
+            )
         )
     return rows
+
+
+def _matrix_poll(serve: Serve, token: str, wrk: str | None, duration_s: float) -> dict[str, Any] | None:
+    """The poll-304 path at 16 clients under these settings (None without the GitHub emulator)."""
+    try:
+        from bench.economy import poll_304_server
+    except ImportError:
+        return None
+    with poll_304_server(serve)(token) as (srv, body, _counters):
+        results, peak = _measure(srv, body, token, [16], duration_s, wrk, 1.0, in_process_peer=True)
+    res = results[0]
+    return {
+        "poll_304_rps": res.rps,
+        "poll_304_p99_ms": res.p99_ms,
+        "poll_304_server_cpu_ms": res.server_cpu_ms,
+        "poll_304_emulator_cpu_ms": res.emulator_cpu_ms,
+        "poll_304_steal": res.steal,
+        "poll_304_peak": peak,
+    }
 
 
 __all__ = ["Serve", "footprint", "overhead", "request_body", "worker_matrix"]
