@@ -1,8 +1,9 @@
 """``pressplay serve`` under both worker classes, as a real gunicorn process tree.
 
-gevent is the default: the worker monkey-patches itself after the fork (the master never imports
-gevent), and everything the steps use (githubkit/httpx for the App's JWT calls, urllib3 for the
-installation calls) must work on patched sockets, over TLS as against api.github.com.
+gthread is the default; under gevent the worker monkey-patches itself after the fork (the master
+never imports gevent), and everything the steps use (githubkit/httpx for the App's JWT calls, urllib3
+for the installation calls) must work on patched sockets. Both speak TLS to GitHub, as against
+api.github.com.
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ def test_steps_reach_github_over_tls(
     assert "/app/installations/{installation_id}/access_tokens" in routes
     assert "/repos/{owner}/{repo}/commits/{ref}/check-runs" in routes
     assert "greenlet" not in master_maps, "the gunicorn master must not load gevent"
-    if worker_class == "gthread":
-        assert "greenlet" not in worker_maps
+    if worker_class == "gevent":
+        assert "greenlet" in worker_maps, "the worker runs on gevent"
     else:
-        assert "greenlet" in worker_maps, "the default worker class is gevent"
+        assert "greenlet" not in worker_maps, "the default worker class is gthread"
     assert "RecursionError" not in log.read_text()
 
 

@@ -32,9 +32,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to bind; the agent dials localhost.")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="TCP port (plugin.yaml's containerPort).")
     workers: int = Field(1, ge=1, le=32, description="gunicorn worker processes (see docs/performance.md).")
-    worker_class: Literal["gevent", "gthread"] = Field(
-        "gevent",
-        description="gunicorn worker class: gevent (greenlets, the default) or gthread (OS threads).",
+    worker_class: Literal["gthread", "gevent"] = Field(
+        "gthread",
+        description="gunicorn worker class: gthread (OS threads, the default) or gevent (greenlets).",
     )
     worker_connections: int = Field(
         64, ge=16, le=10000, description="gevent: concurrent connections per worker (Argo's agent opens 16)."

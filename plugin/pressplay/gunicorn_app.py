@@ -1,14 +1,17 @@
-"""``pressplay serve``: the Flask app under gunicorn (gevent workers by default, gthread on request).
+"""``pressplay serve``: the Flask app under gunicorn (gthread workers by default, gevent on request).
 
 ``pressplay serve`` validates the settings, then replaces itself with ``python -m
 pressplay.gunicorn_app --bind ... --workers ... --worker-class ...``: the gunicorn master imports only
 gunicorn and this module (no pydantic, no Flask, no gevent), and each worker builds the app from the
 same ``PRESSPLAY_*`` environment. That keeps the sidecar's process tree small (see docs/performance.md).
 
-Why gevent: every step waits on GitHub or Kubernetes, so a worker is idle most of the time it holds a
-request. gthread gives each request an OS thread, and 16 threads handing one GIL back and forth on
-every socket operation cost about as much CPU again as the requests themselves; gevent serves the
-same 16 concurrent requests from one thread, switching at each socket wait for a fraction of that.
+The two worker classes (docs/performance.md has the figures): gthread gives each request in flight an
+OS thread; it is the default because it starts faster and stays smaller, and an agent's load (at most
+16 calls at once, each node requeued every 10 s or more) never needs more. gevent serves the same
+16 concurrent calls from one thread, switching at each socket wait: 16 threads handing one GIL back
+and forth cost about as much CPU again as the requests themselves, so under gevent a request costs
+about half the CPU, for ~5 MiB more memory and ~0.1-0.2 s more start-up. Choose it for a sidecar
+that polls hard under a tight CPU limit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base_async import AsyncWorker
 
-WORKER_CLASSES = ("gevent", "gthread")
+WORKER_CLASSES = ("gthread", "gevent")
 
 
 class LazyGeventWorker(AsyncWorker):  # type: ignore[misc]
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pressplay-gunicorn", description="use `pressplay serve`")
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, required=True)
-    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="gevent")
+    parser.add_argument("--worker-class", choices=WORKER_CLASSES, default="gthread")
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--worker-connections", type=int, default=64)
     args = parser.parse_args(argv)
