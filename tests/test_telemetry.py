@@ -15,6 +15,7 @@ from pressplay.testing.sidecar import Sidecar
 
 # Registers the test steps used below.
 from tests import support_steps  # noqa: F401
+from tests.otel_support import metric_points
 
 
 @pytest.fixture
@@ -81,21 +82,6 @@ def test_without_an_exporter_spans_are_not_recorded_but_logs_keep_a_trace_id() -
     assert line["trace_id"] != "0" * 32
 
 
-def _metric_points(reader: object, name: str) -> list[tuple[dict[str, object], float]]:
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    assert isinstance(reader, InMemoryMetricReader)
-    data = reader.get_metrics_data()
-    points: list[tuple[dict[str, object], float]] = []
-    for rm in data.resource_metrics if data else []:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                if metric.name == name:
-                    for p in metric.data.data_points:
-                        points.append((dict(p.attributes or {}), getattr(p, "value", getattr(p, "count", 0))))
-    return points
-
-
 def test_step_outcomes_and_durations_are_recorded_with_labels() -> None:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -105,8 +91,8 @@ def test_step_outcomes_and_durations_are_recorded_with_labels() -> None:
         with Sidecar() as sidecar:
             sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
             sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
-        outcomes = _metric_points(reader, "pressplay.step.outcomes")
-        durations = _metric_points(reader, "pressplay.step.duration")
+        outcomes = metric_points(reader, "pressplay.step.outcomes")
+        durations = metric_points(reader, "pressplay.step.duration")
     finally:
         telemetry.configure(force=True)
     ok = [(a, v) for a, v in outcomes if a.get("phase") == "Succeeded"]

@@ -4,7 +4,6 @@ the rate-limit remaining gauge per installation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -14,6 +13,7 @@ from pressplay import telemetry
 from pressplay.github import GitHubClients, GitHubPermanentError
 from pressplay.testing.github_emulator import GitHubEmulator
 from tests.github.conftest import REPO
+from tests.otel_support import metric_points
 
 
 @pytest.fixture
@@ -22,17 +22,6 @@ def otel() -> Iterator[tuple[InMemorySpanExporter, InMemoryMetricReader]]:
     telemetry.configure(span_exporter=spans, metric_reader=reader, force=True)
     yield spans, reader
     telemetry.configure(force=True)
-
-
-def _points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any], float]]:
-    data = reader.get_metrics_data()
-    found: list[tuple[dict[str, Any], float]] = []
-    for resource in data.resource_metrics if data else []:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                if metric.name == name:
-                    found.extend((dict(p.attributes or {}), p.value) for p in metric.data.data_points)
-    return found
 
 
 def test_spans_and_metrics_per_call(
@@ -57,16 +46,16 @@ def test_spans_and_metrics_per_call(
 
     calls = {
         (a["url.template"], a["http.request.method"], a["http.response.status_code"]): v
-        for a, v in _points(reader, "pressplay.github.calls")
+        for a, v in metric_points(reader, "pressplay.github.calls")
     }
     assert calls[("/repos/{owner}/{repo}/pulls", "GET", 200)] == 1
     assert calls[("/repos/{owner}/{repo}/pulls", "GET", 304)] == 1
     assert calls[("/repos/{owner}/{repo}/pulls/{number}", "GET", 404)] == 1
-    not_modified = _points(reader, "pressplay.github.not_modified")
+    not_modified = metric_points(reader, "pressplay.github.not_modified")
     assert [(a["url.template"], v) for a, v in not_modified] == [("/repos/{owner}/{repo}/pulls", 1)]
     remaining = [
         v
-        for a, v in _points(reader, "pressplay.github.rate_limit.remaining")
+        for a, v in metric_points(reader, "pressplay.github.rate_limit.remaining")
         if a["github.installation"].endswith(f"/{emu.installation_id('acme')}")
     ]
     assert remaining and remaining[-1] == 5000 - emu.rate_limit_used()
