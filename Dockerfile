@@ -13,7 +13,7 @@ RUN python -m venv /opt/pressplay
 # Dependencies first, in their own layer: they change far less often than the code.
 COPY pyproject.toml README.md ./
 RUN mkdir -p plugin/pressplay && touch plugin/pressplay/__init__.py \
-    && /opt/pressplay/bin/pip install . \
+    && /opt/pressplay/bin/pip install '.[otlp]' \
     && /opt/pressplay/bin/pip uninstall -y pressplay
 COPY plugin ./plugin
 RUN /opt/pressplay/bin/pip install --no-deps .

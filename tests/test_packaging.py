@@ -48,6 +48,14 @@ def test_plugin_yaml_matches_the_server_and_is_hardened() -> None:
     assert "--host" in container["args"] and "127.0.0.1" in container["args"]
 
 
+def test_sidecar_takes_the_optional_telemetry_configmap_and_the_image_can_export() -> None:
+    """OTEL_* reach the sidecar from the optional pressplay-telemetry ConfigMap (as for agent-step
+    pods), and the image installs the OTLP exporter those variables select."""
+    container = load_plugin(ROOT / "plugin.yaml")["spec"]["sidecar"]["container"]
+    assert {"configMapRef": {"name": "pressplay-telemetry", "optional": True}} in container["envFrom"]
+    assert "pip install '.[otlp]'" in (ROOT / "Dockerfile").read_text()
+
+
 def test_plugin_configmap_command_writes_the_file(tmp_path: Path) -> None:
     assert (
         main(["plugin-configmap", "--plugin-yaml", str(ROOT / "plugin.yaml"), "--out-dir", str(tmp_path)])
