@@ -394,7 +394,8 @@ def economy(count: int = 200, log: Callable[[str], None] = print) -> dict[str, A
 def poll_304_server(serve: Serve, lean: bool = False) -> Callable[[str], Any]:
     """A factory for the overhead benchmark: a ``pressplay serve`` pointed at a GitHub emulator, and
     the body of a ``checks`` poll on a commit whose check run never finishes (every poll: 304s).
-    ``lean``: with ``since`` and ``statuses: false`` (2 GitHub requests per poll instead of 4)."""
+    ``lean``: with ``since`` and ``statuses: false`` (1 GitHub request per poll instead of 2: the
+    check runs only; the commit, named by its SHA, is read once per process)."""
     from pressplay.testing.github_emulator import GitHubEmulator  # ImportError → the path is skipped
 
     @contextmanager

@@ -84,6 +84,8 @@ class Serve:
     threads: int | None = None
 
     def resolved(self) -> Serve:
+        if self.worker_class and self.workers and self.threads:
+            return self
         from pressplay.config import Settings
 
         defaults = Settings()

@@ -8,7 +8,9 @@ api.github.com.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,8 +79,6 @@ def test_steps_reach_github_over_tls(
 
 
 def test_unknown_worker_class_is_refused_naming_the_setting() -> None:
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-m", "pressplay", "serve", "--worker-class", "eventlet"],
         capture_output=True,
@@ -94,7 +94,7 @@ def test_unknown_worker_class_is_refused_naming_the_setting() -> None:
         text=True,
         timeout=60,
         check=False,
-        env={**__import__("os").environ, "PRESSPLAY_WORKER_CLASS": "sync"},
+        env={**os.environ, "PRESSPLAY_WORKER_CLASS": "sync"},
     )
     assert env_result.returncode == 2
     assert "worker_class" in env_result.stderr and "gevent" in env_result.stderr

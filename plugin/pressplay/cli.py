@@ -81,8 +81,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pressplay.config import load_settings
 
     names = (
-        "host", "port", "workers", "worker_class", "worker_connections", "threads", "token_file", "github_app_id", "github_private_key_file",
-        "github_installation_id", "github_api_url", "argocd_namespace", "argocd_url", "log_level",
+        "host", "port", "workers", "worker_class", "worker_connections", "threads", "token_file",
+        "github_app_id", "github_private_key_file", "github_installation_id", "github_api_url",
+        "argocd_namespace", "argocd_url", "log_level",
     )  # fmt: skip
     overrides = {key: getattr(args, key) for key in names}
     if args.dev:
