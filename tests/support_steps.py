@@ -57,3 +57,7 @@ def boom(args: BoomArgs, ctx: StepContext) -> Outcome:
     if args.kind == "connection":
         raise ConnectionError("reset by peer")
     raise RuntimeError("a bug")
+
+
+#: Every step above; a test module serves them with ``extra_steps`` (see tests/test_server.py).
+STEPS = [echo, countdown, boom]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pressplay.config import DEFAULT_PORT, load_settings
-from pressplay.pacing import Deadline, WaitArgs, next_poll
 from pressplay.steps.base import PermanentError
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
 from pressplay.types import format_duration, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pressplay.testing.sidecar import Sidecar
-from tests import support_steps  # noqa: F401  (registers testEcho etc.)
+from tests import support_steps
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -52,7 +52,7 @@ bodies = st.one_of(
 
 @pytest.fixture(scope="module")
 def fuzz_sidecar() -> Iterator[Sidecar]:
-    with Sidecar() as sidecar:
+    with Sidecar(steps=support_steps.STEPS) as sidecar:
         yield sidecar
 
 

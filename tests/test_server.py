@@ -18,10 +18,15 @@ from pressplay.steps.registry import known_steps
 from pressplay.testing.agent import AgentEmulator, make_template
 from pressplay.testing.sidecar import Sidecar
 
-# Registers testEcho, testCountdown and testBoom.
-from tests import support_steps  # noqa: F401
+from tests import support_steps
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def extra_steps() -> list[Any]:
+    """The sidecars of this module also serve testEcho, testCountdown and testBoom."""
+    return support_steps.STEPS
 
 
 def post(

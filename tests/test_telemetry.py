@@ -14,7 +14,7 @@ from pressplay import telemetry
 from pressplay.testing.sidecar import Sidecar
 
 # Registers the test steps used below.
-from tests import support_steps  # noqa: F401
+from tests import support_steps
 from tests.otel_support import metric_points
 
 
@@ -31,7 +31,9 @@ def test_one_span_per_execute_with_attributes_and_log_trace_id(spans: InMemorySp
     handler = logging.StreamHandler(stream)
     handler.setFormatter(telemetry.JsonFormatter())
     logger = logging.getLogger("pressplay")
-    with Sidecar(workflow={"name": "press-play-x1", "namespace": "ci", "uid": "u-1"}) as sidecar:
+    with Sidecar(
+        workflow={"name": "press-play-x1", "namespace": "ci", "uid": "u-1"}, steps=support_steps.STEPS
+    ) as sidecar:
         logger.addHandler(handler)
         try:
             result = sidecar.run_step(
@@ -88,7 +90,7 @@ def test_step_outcomes_and_durations_are_recorded_with_labels() -> None:
     reader = InMemoryMetricReader()
     telemetry.configure(metric_reader=reader, force=True)
     try:
-        with Sidecar() as sidecar:
+        with Sidecar(steps=support_steps.STEPS) as sidecar:
             sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
             sidecar.run_step("testEcho", {"repo": "acme/api", "number": 42})
         outcomes = metric_points(reader, "pressplay.step.outcomes")

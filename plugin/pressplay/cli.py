@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pressplay import __version__
+from pressplay._version import __version__
 from pressplay.config import DEFAULT_PORT
 
 #: subcommand -> (module:function taking argv, one-line help). Their own --help tells the rest.
@@ -78,7 +78,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
-    from pressplay.config import load_settings
+    from pressplay.config import load_settings, startup_problem
 
     names = (
         "host", "port", "workers", "worker_class", "worker_connections", "threads", "token_file",
@@ -95,12 +95,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # pydantic ValidationError: name the setting, no trace
         print(f"pressplay serve: invalid settings: {exc}", file=sys.stderr)
         return 2
-    if settings.github_token is not None:
-        print(
-            "pressplay serve: PRESSPLAY_GITHUB_TOKEN is set, but pressplay authenticates as a GitHub App only; "
-            "unset it and set PRESSPLAY_GITHUB_APP_ID and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE",
-            file=sys.stderr,
-        )
+    problem = startup_problem(settings)
+    if problem is None:
+        from pressplay.steps.registry import RegistryError, installed
+
+        try:
+            installed()  # metadata only: a step key declared by two packages stops us here
+        except RegistryError as exc:
+            problem = str(exc)
+    if problem is not None:
+        print(f"pressplay serve: {problem}", file=sys.stderr)
         return 2
     if args.dev:
         _print_dev_banner(

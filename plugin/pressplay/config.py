@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
 
+#: Why a sidecar with a personal access token set refuses to start.
+APP_AUTH_ONLY = (
+    "PRESSPLAY_GITHUB_TOKEN is set, but pressplay authenticates as a GitHub App only: "
+    "unset it and set PRESSPLAY_GITHUB_APP_ID and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE"
+)
+
+
+def startup_problem(settings: Settings) -> str | None:
+    """Why a sidecar with these settings must not start, or None."""
+    if settings.github_token is not None:
+        return APP_AUTH_ONLY
+    return None
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit (non-``None``) overrides, e.g. from CLI flags."""
     clean = {k: v for k, v in overrides.items() if v is not None}

@@ -89,9 +89,32 @@ class _PressplayApplication(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from pressplay.server import create_app
+        return load_app()
 
-        return create_app()  # settings from PRESSPLAY_* (validated by `pressplay serve`)
+
+def load_app() -> Any:
+    """A worker's app: settings from ``PRESSPLAY_*`` (validated by ``pressplay serve``), logging and
+    telemetry set up, and every installed step imported once, so a step that cannot be served
+    stops the sidecar at start-up with a message naming its package rather than failing a node."""
+    from pressplay import telemetry
+    from pressplay.config import load_settings, startup_problem
+    from pressplay.server import create_app
+    from pressplay.steps.registry import RegistryError, installed
+
+    settings = load_settings()
+    problem = startup_problem(settings)
+    if problem is not None:
+        print(f"pressplay serve: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    telemetry.setup_logging(settings.log_level)
+    telemetry.configure()
+    steps = installed()
+    try:
+        steps.load_all()
+    except RegistryError as exc:
+        print(f"pressplay serve: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    return create_app(settings, steps)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pressplay import __version__
+from pressplay._version import __version__
 from pressplay.config import PLUGIN_KEY
 from pressplay.types import format_duration
 from pressplay.wire import ExecuteReply, ExecuteRequest

@@ -11,25 +11,18 @@ numbers or strings and are handled as strings here (``"7"``), because they end u
 scheduled on their own.
 
 Parsing works on plain data, so the ``backlog`` and ``dependencies`` steps and their tests share it;
-:func:`read_text` reads a file (tasks.json, an acceptance spec) through the contents API.
+:func:`pressplay.github.read_text` reads the file through the contents API. This module imports
+nothing from pressplay: it is plain parsing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
-from pressplay.steps.base import PermanentError
-
-if TYPE_CHECKING:
-    from pressplay.github import RepoClient
+from typing import Any
 
 #: The file Taskmaster writes, relative to the repository root.
 DEFAULT_TASKS_PATH = ".taskmaster/tasks/tasks.json"
@@ -338,16 +331,6 @@ def counts(statuses: Mapping[str, str]) -> dict[str, int]:
 # -- files in the repository ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RepoFile:
-    path: str
-    ref: str
-    text: str
-    html_url: str
-    sha: str
-    not_modified: bool
-
-
 def check_repo_path(value: str, what: str) -> str:
     """A relative path inside the repository (no leading ``/``, no ``..``); raises ValueError."""
     path = value.strip()
@@ -358,54 +341,3 @@ def check_repo_path(value: str, what: str) -> str:
             "'.taskmaster/tasks/tasks.json'"
         )
     return path
-
-
-def read_text(repo: RepoClient, path: str, ref: str | None, *, hint: str) -> RepoFile:
-    """The file ``path`` at ``ref`` (default branch when ``None``) as UTF-8 text.
-
-    Raises :class:`PermanentError` naming the file and ``hint`` (what to do) when it is missing, a
-    directory or not text. Uses a conditional request, so an unchanged file costs no rate limit.
-    """
-    at = f" at {ref}" if ref else " on the default branch"
-    params = {"ref": ref} if ref else None
-    resp = repo.get(f"contents/{quote(path)}", params, allow=(404,))
-    if resp.status == 404:
-        if ref:
-            branch = repo.get(f"branches/{quote(ref, safe='')}", allow=(404,))
-            commit = (
-                branch
-                if branch.status != 404
-                else repo.get(f"commits/{quote(ref, safe='')}", allow=(404, 422))
-            )
-            if commit.status in (404, 422):
-                raise PermanentError(
-                    f"{repo.full_name} has no branch or commit {ref!r}: check the ref argument"
-                )
-        raise PermanentError(f"{path} does not exist in {repo.full_name}{at}: {hint}")
-    body = resp.json
-    if isinstance(body, list) or not isinstance(body, dict) or body.get("type") not in (None, "file"):
-        raise PermanentError(
-            f"{path} in {repo.full_name}{at} is not a file (it is a directory or a link): {hint}"
-        )
-    content = body.get("content") or ""
-    sha = str(body.get("sha") or "")
-    if not content and int(body.get("size") or 0) > 0 and sha:
-        # files over 1 MB: the contents API leaves `content` empty; the blobs API has it
-        try:
-            blob = repo.get(f"git/blobs/{sha}").json or {}
-        except PermanentError as exc:
-            raise PermanentError(f"cannot read {path} in {repo.full_name}{at}: {exc}") from exc
-        content = blob.get("content") or ""
-    try:
-        raw = base64.b64decode(content, validate=False)
-        text = raw.decode("utf-8-sig")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise PermanentError(f"{path} in {repo.full_name}{at} is not UTF-8 text: {hint}") from exc
-    return RepoFile(
-        path=path,
-        ref=ref or "",
-        text=text,
-        html_url=str(body.get("html_url") or ""),
-        sha=sha,
-        not_modified=resp.not_modified,
-    )

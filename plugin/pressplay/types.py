@@ -110,3 +110,33 @@ def parse_timestamp(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+#: A full commit SHA: SHA-1 (40 hex) or SHA-256 (64 hex, repositories using it), lower case.
+COMMIT_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def check_commit_sha(value: str) -> str:
+    """A full commit SHA, lower-cased; raises ValueError naming the fix for anything else."""
+    sha = value.strip().lower()
+    if COMMIT_SHA_RE.match(sha):
+        return sha
+    if re.fullmatch(r"[0-9a-f]{4,39}", sha):
+        raise ValueError(
+            f"{value!r} looks like an abbreviated commit SHA: pass the full SHA (40 hex characters), "
+            "e.g. a step's `headSha` output"
+        )
+    raise ValueError(
+        f"{value!r} is not a commit SHA: pass the full SHA (40 hex characters), e.g. a step's `headSha` output"
+    )
+
+
+CommitSha = Annotated[
+    str,
+    AfterValidator(check_commit_sha),
+    WithJsonSchema({"type": "string", "pattern": COMMIT_SHA_RE.pattern, "examples": ["a" * 40]}),
+]
+"""A full commit SHA (40 hex characters, or 64 in a SHA-256 repository)."""
+
+#: GitHub ``author_association`` values pressplay trusts to steer an agent or approve a change.
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})

@@ -145,7 +145,7 @@ def test_agent_output_is_redacted_and_secrets_hidden_from_agent(
     result, log = run(options, mode="env", PRESSPLAY_GITHUB_APP_ID="1", GITHUB_TOKEN="ghp_" + "x" * 36)
     assert result.status == "committed", log
     assert "ghs_" + "a" * 36 not in log
-    assert "ghs_***" not in log and "***" in log
+    assert "ghs_[redacted]" not in log and "[redacted]" in log
     names = (options.workspace / "env.txt").read_text().split()
     assert "PRESSPLAY_GITHUB_APP_ID" not in names
     assert "GITHUB_TOKEN" not in names

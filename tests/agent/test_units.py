@@ -18,8 +18,8 @@ from pressplay.agent.gates import findings_of
 from pressplay.agent.options import AgentOptions
 from pressplay.agent.profile import PRESETS, Profile, ProfileError, load_profile, load_profiles
 from pressplay.agent.prompt import PromptError, find_task_prompt
-from pressplay.agent.redact import redact, register
 from pressplay.config import Settings
+from pressplay.redact import redact, register
 
 
 def test_rust_preset_is_the_issue_gates() -> None:

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from pressplay.agent.redact import redact
 from pressplay.config import Settings
+from pressplay.redact import redact
 
 TokenMinter = Callable[[Settings, str], str]
 GIT_USERNAME = "x-access-token"

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pressplay.agent.redact import redact
+from pressplay.redact import redact
 
 TASK_TRAILER = "Pressplay-Task"
 STEP_TRAILER = "Pressplay-Step"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from pressplay.agent.redact import redact
+from pressplay.redact import redact
 
 TAIL_LINES = 400
 #: Seconds between SIGTERM and SIGKILL when a command times out.

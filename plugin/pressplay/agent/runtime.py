@@ -23,8 +23,8 @@ from pressplay.agent.options import AgentOptions
 from pressplay.agent.process import run_streaming
 from pressplay.agent.profile import Profile, ProfileError, load_profile
 from pressplay.agent.prompt import Prompt, PromptError, assemble
-from pressplay.agent.redact import redact
 from pressplay.config import Settings
+from pressplay.redact import redact
 
 Status = Literal[
     "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed", "error"

@@ -51,8 +51,10 @@ from pressplay.github._client import (
     clients_for,
     reset_clients,
 )
-from pressplay.github._errors import GitHubPermanentError, GitHubTemporaryError, scrub
+from pressplay.github._errors import GitHubPermanentError, GitHubTemporaryError
 from pressplay.github._routes import route_template
+from pressplay.github.files import RepoFile, read_text
+from pressplay.redact import scrub
 
 __all__ = [
     "ETAG_CACHE_BYTES",
@@ -65,7 +67,9 @@ __all__ = [
     "GitHubResponse",
     "GitHubTemporaryError",
     "RepoClient",
+    "RepoFile",
     "clients_for",
+    "read_text",
     "reset_clients",
     "route_template",
     "scrub",

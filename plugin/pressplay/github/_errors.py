@@ -7,31 +7,16 @@ template, the status and GitHub's own ``message``/``errors`` fields only, and pa
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pressplay.steps.base import PermanentError, TemporaryError
+from pressplay.errors import PermanentError, TemporaryError
+from pressplay.redact import scrub
 
 #: Statuses that are GitHub having a bad moment rather than a verdict on the request.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-_SECRET_PATTERNS = (
-    re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(-----END[A-Z ]*PRIVATE KEY-----|$)", re.S),
-    re.compile(r"\bgh[opsuvr]_[A-Za-z0-9_]{16,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer|token)\s+\S+"),
-)
-
-
-def scrub(text: str) -> str:
-    """Remove anything shaped like a private key, a GitHub token or a JWT from ``text``."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub("[redacted]", text)
-    return text
 
 
 class GitHubPermanentError(PermanentError):

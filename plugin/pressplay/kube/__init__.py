@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pressplay.steps.base import PermanentError, TemporaryError
+from pressplay.errors import PermanentError, TemporaryError
 
 if TYPE_CHECKING:
     from pressplay.config import Settings
@@ -223,7 +223,7 @@ def _build(api_url: str | None) -> KubeClients:
     from kubernetes import client, config
     from urllib3.util.retry import Retry
 
-    from pressplay import __version__
+    from pressplay._version import __version__
 
     configuration = client.Configuration()
     if api_url:

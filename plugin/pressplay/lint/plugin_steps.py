@@ -159,7 +159,10 @@ def validate_args(model: type[BaseModel], raw: Mapping[str, Any]) -> list[str]:
 
 
 def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
-    from pressplay.steps.registry import STEP_MODULES, UnknownStep, get_step, known_steps
+    from pressplay.steps.registry import RegistryError, installed
+
+    registry = installed()
+    known_steps = registry.keys
 
     templates = spec.get("templates")
     if not isinstance(templates, Sequence):
@@ -184,19 +187,13 @@ def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
         key, raw_args = next(iter(body.items()))
         path = f"{where}.plugin.{PLUGIN_KEY}.{key}"
         _check_outputs(ctx, doc, where, template)
-        if key not in STEP_MODULES:
+        if key not in registry:
             ctx.add(doc, path, f"unknown step {key!r}: known steps are {', '.join(known_steps())}")
             continue
         try:
-            spec_ = get_step(key)
-        except (ImportError, UnknownStep) as exc:
-            ctx.add(
-                doc,
-                path,
-                f"step {key!r} is unavailable in this pressplay ({STEP_MODULES[key]}: {exc}); "
-                "its arguments were not checked",
-                Severity.warning,
-            )
+            spec_ = registry.get(key)
+        except RegistryError as exc:
+            ctx.add(doc, path, f"{exc}; its arguments were not checked")
             continue
         if raw_args is None:
             raw_args = {}

@@ -48,8 +48,7 @@ from pressplay.acceptance_spec import (
     parse_spec,
     parse_verdict,
 )
-from pressplay.github import RepoClient
-from pressplay.pacing import Deadline, WaitArgs, next_poll
+from pressplay.github import RepoClient, read_text
 from pressplay.steps.base import (
     Failed,
     Outcome,
@@ -60,13 +59,13 @@ from pressplay.steps.base import (
     TemporaryError,
     step,
 )
-from pressplay.steps.comment import KEY_RE, upsert_sticky
-from pressplay.steps.status import set_status, shorten
-from pressplay.tasks import check_repo_path, read_text
-from pressplay.types import Duration, Repo, parse_timestamp
+from pressplay.steps.shared.statuses import set_status, shorten
+from pressplay.steps.shared.sticky import KEY_RE, upsert_sticky
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
+from pressplay.tasks import check_repo_path
+from pressplay.types import TRUSTED_ASSOCIATIONS, Duration, Repo, parse_timestamp
 
 CONTEXT = "pressplay/acceptance"
-TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 CHECK_FAILING = frozenset(
     {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
 )
@@ -264,7 +263,7 @@ def eval_reviews(crit: ReviewsCriterion, cid: str, reviews: list[Any]) -> Criter
     """Latest APPROVED/CHANGES_REQUESTED/DISMISSED review per trusted reviewer decides."""
     latest: dict[str, tuple[str, str, str]] = {}  # login -> (submitted_at, state, url)
     for review in reviews:
-        if not isinstance(review, dict) or review.get("author_association") not in TRUSTED:
+        if not isinstance(review, dict) or review.get("author_association") not in TRUSTED_ASSOCIATIONS:
             continue
         state = str(review.get("state") or "")
         if state not in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):

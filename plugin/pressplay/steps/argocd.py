@@ -38,18 +38,18 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from pressplay.pacing import Deadline, WaitArgs, next_poll
 from pressplay.steps.base import (
     Failed,
     Outcome,
     OutputValue,
     PermanentError,
+    PressplayError,
     Running,
     StepContext,
-    StepError,
     Succeeded,
     step,
 )
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
 from pressplay.types import Duration, Repo, format_duration, parse_timestamp
 
 log = logging.getLogger("pressplay.steps.argocd")
@@ -551,7 +551,7 @@ def _expected_for(args: ArgoCDArgs, state: AppState) -> list[str]:
 def _best_effort(what: str, action: Callable[[], object]) -> None:
     try:
         action()
-    except StepError as exc:
+    except PressplayError as exc:
         log.warning("could not %s: %s", what, exc)
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from pressplay.github import read_text
 from pressplay.steps.base import Failed, Outcome, StepArgs, StepContext, Succeeded, step
+from pressplay.steps.shared.task_prs import PR_LABEL, TASKS_HINT, merged_at, task_prs
 from pressplay.tasks import (
     DEFAULT_BRANCH,
     DEFAULT_PROMPT_PATH,
@@ -33,14 +35,9 @@ from pressplay.tasks import (
     counts,
     dependency_order,
     parse_tasks,
-    read_text,
     render,
 )
 from pressplay.types import Repo
-
-#: Label every pressplay pull request carries (design §4).
-PR_LABEL = "pressplay"
-TASKS_HINT = "commit Taskmaster's tasks.json there (task-master init / parse-prd), or point `tasksPath` at it"
 
 
 class BacklogArgs(StepArgs):
@@ -102,25 +99,6 @@ class BacklogArgs(StepArgs):
         if probe.startswith(("/", "-")) or ".." in probe or any(c in probe for c in " ~^:?*[\\"):
             raise ValueError(f"{value!r} would not be a valid git branch name")
         return value
-
-
-def task_prs(issues: list[Any]) -> dict[str, list[dict[str, Any]]]:
-    """task id → its pull requests (issue-list items with a ``pull_request`` key), from ``task-<id>`` labels."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for item in issues:
-        if not isinstance(item, dict) or not isinstance(item.get("pull_request"), dict):
-            continue
-        for label in item.get("labels") or []:
-            name = label.get("name") if isinstance(label, dict) else label
-            if isinstance(name, str) and name.startswith("task-") and len(name) > len("task-"):
-                found.setdefault(name[len("task-") :], []).append(item)
-    return found
-
-
-def merged_at(item: dict[str, Any]) -> str | None:
-    pr = item.get("pull_request") or {}
-    value = pr.get("merged_at") if isinstance(pr, dict) else None
-    return str(value) if value else None
 
 
 def classify(

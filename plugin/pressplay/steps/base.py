@@ -10,11 +10,28 @@ A step is a plain function of ``(args, ctx)`` registered under its key with :fun
         return Succeeded({"greeting": f"hello {args.name}"}, summary=f"greeted {args.name}")
 
 It returns :class:`Succeeded`, :class:`Failed` or :class:`Running`, or raises
-:class:`PermanentError` (→ Failed) or :class:`TemporaryError` (→ Running + requeue). The web layer
-(``pressplay.server``) turns those into Argo's wire format; steps never see HTTP.
+:class:`PermanentError` (→ Failed) or :class:`TemporaryError` (→ Running + requeue);
+:mod:`pressplay.steps.execute` runs it and :mod:`pressplay.wire` turns the outcome into Argo's wire
+format, so steps never see HTTP. A step is served once its package names it in the
+``pressplay.steps`` entry-point group (:mod:`pressplay.steps.registry`).
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "Failed",
+    "Outcome",
+    "PermanentError",
+    "PressplayError",
+    "Running",
+    "StepArgs",
+    "StepContext",
+    "StepSpec",
+    "Succeeded",
+    "TemporaryError",
+    "WorkflowMeta",
+    "step",
+]
 
 import json
 from collections.abc import Callable, Mapping
@@ -27,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from pressplay.config import Settings
+from pressplay.errors import PermanentError, PressplayError, TemporaryError
 
 if TYPE_CHECKING:
     from pressplay.github import GitHubClients
@@ -93,24 +111,6 @@ class Running:
 
 
 Outcome = Succeeded | Failed | Running
-
-
-class StepError(Exception):
-    """Base of the errors a step may raise instead of returning an outcome."""
-
-
-class PermanentError(StepError):
-    """Asking again will not help (bad input, 404, 422, deadline passed): the node fails."""
-
-
-class TemporaryError(StepError):
-    """Trouble that passes (5xx, rate limit, timeout, conflict): the node stays Running and is requeued."""
-
-    def __init__(self, message: str, retry_after: timedelta | float = 30.0) -> None:
-        super().__init__(message)
-        self.retry_after = (
-            retry_after if isinstance(retry_after, timedelta) else timedelta(seconds=retry_after)
-        )
 
 
 class StepArgs(BaseModel):
@@ -202,22 +202,18 @@ class StepSpec(Generic[A]):
         return self.func(args, ctx)
 
 
-_REGISTERED: dict[str, StepSpec[Any]] = {}
-
 F = TypeVar("F", bound=Callable[..., Outcome])
 
 
 def step(key: str, args_model: type[A]) -> Callable[[Callable[[A, StepContext], Outcome]], StepSpec[A]]:
-    """Register ``func`` as the step ``key`` with the argument model ``args_model``."""
+    """Make ``func`` the step ``key`` with the argument model ``args_model``.
 
-    def register(func: Callable[[A, StepContext], Outcome]) -> StepSpec[A]:
+    The decorator only builds the :class:`StepSpec`; a step is served once its package names it in
+    the ``pressplay.steps`` entry-point group under the same key (see :mod:`pressplay.steps.registry`).
+    """
+
+    def build(func: Callable[[A, StepContext], Outcome]) -> StepSpec[A]:
         doc = (func.__doc__ or "").strip().splitlines()
-        spec = StepSpec(key=key, args_model=args_model, func=func, summary=doc[0] if doc else "")
-        _REGISTERED[key] = spec
-        return spec
+        return StepSpec(key=key, args_model=args_model, func=func, summary=doc[0] if doc else "")
 
-    return register
-
-
-def registered(key: str) -> StepSpec[Any] | None:
-    return _REGISTERED.get(key)
+    return build

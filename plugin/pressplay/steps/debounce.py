@@ -34,9 +34,8 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from pressplay.github import RepoClient
 from pressplay.steps.base import Outcome, Running, StepArgs, StepContext, Succeeded, step
-from pressplay.types import Duration, Repo, format_duration, parse_timestamp
+from pressplay.types import TRUSTED_ASSOCIATIONS, Duration, Repo, format_duration, parse_timestamp
 
-TRUSTED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 #: Conclusions that trigger CI remediation (the `ci-failure` Sensor filters on the same two).
 FAILING = frozenset({"failure", "timed_out"})
 #: Review states that trigger remediation (approvals, plain comments and dismissals do not).
@@ -141,7 +140,11 @@ def trusted_feedback(
     def ok(item: dict[str, Any]) -> bool:
         user = item.get("user") or {}
         login = str(user.get("login") or "").lower()
-        return item.get("author_association") in TRUSTED and login != me and user.get("type") != "Bot"
+        return (
+            item.get("author_association") in TRUSTED_ASSOCIATIONS
+            and login != me
+            and user.get("type") != "Bot"
+        )
 
     for kind, items, when in (
         ("comment", comments, "created_at"),

@@ -22,17 +22,16 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator
 
-from pressplay.github import RepoClient
-from pressplay.pacing import Deadline, WaitArgs, next_poll
-from pressplay.steps.backlog import PR_LABEL, TASKS_HINT, merged_at
+from pressplay.github import RepoClient, read_text
 from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
+from pressplay.steps.shared.task_prs import PR_LABEL, TASKS_HINT, merged_at
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
 from pressplay.tasks import (
     DEFAULT_TASKS_PATH,
     TasksFileError,
     check_repo_path,
     parse_id_list,
     parse_tasks,
-    read_text,
     task_id,
 )
 from pressplay.types import Duration, Repo, parse_timestamp

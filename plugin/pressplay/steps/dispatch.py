@@ -40,7 +40,6 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from pressplay.github import GitHubPermanentError, RepoClient
-from pressplay.pacing import Deadline, WaitArgs, next_poll
 from pressplay.steps.base import (
     Failed,
     Outcome,
@@ -51,6 +50,7 @@ from pressplay.steps.base import (
     Succeeded,
     step,
 )
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
 from pressplay.types import Repo, format_duration, parse_timestamp
 
 #: GitHub accepts at most this many inputs in one dispatch (one is ours).

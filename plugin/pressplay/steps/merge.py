@@ -35,8 +35,8 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from pressplay.github import GitHubPermanentError, GitHubResponse, RepoClient
-from pressplay.pacing import Deadline, WaitArgs, next_poll
 from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
+from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
 from pressplay.types import Repo, parse_timestamp
 
 _SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ import httpx
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pressplay.config import Settings
+from pressplay.steps.base import StepSpec
+from pressplay.steps.registry import installed
 from pressplay.testing.agent import AgentEmulator, Reply, Result, make_template
 from pressplay.testing.serving import BackgroundServer
 
@@ -69,8 +71,15 @@ class Sidecar(_StepRunner):
     """The real Flask app in a background thread on 127.0.0.1:<free port>."""
 
     def __init__(
-        self, *, speedup: float = 1000.0, workflow: dict[str, str] | None = None, **overrides: Any
+        self,
+        *,
+        speedup: float = 1000.0,
+        workflow: dict[str, str] | None = None,
+        steps: Sequence[StepSpec[Any]] = (),
+        **overrides: Any,
     ) -> None:
+        """``steps``: served besides the installed ones (a key the installed set has is an error)."""
+        self.steps = installed().with_steps(*steps) if steps else installed()
         token = overrides.pop("token", None)
         self.token = token if isinstance(token, str) else secrets.token_urlsafe(24)
         self.speedup = speedup
@@ -83,7 +92,7 @@ class Sidecar(_StepRunner):
     def start(self) -> Sidecar:
         from pressplay.server import create_app
 
-        app = create_app(self.settings)
+        app = create_app(self.settings, self.steps)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self._server = BackgroundServer(server, "pressplay-sidecar")
         self.url = self._server.url

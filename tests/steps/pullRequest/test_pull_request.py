@@ -103,11 +103,6 @@ def gh(github_emulator: GitHubEmulator) -> GitHubEmulator:
     return github_emulator
 
 
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
-
-
 def pr_args(**extra: object) -> dict[str, object]:
     return {
         "repo": REPO,

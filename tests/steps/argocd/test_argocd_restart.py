@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.kube.conftest import NEW, OLD
+from tests.steps.argocd.conftest import NEW, OLD
 
 from pressplay.testing.kube_emulator import KubeEmulator, app_status, rfc3339
 from pressplay.testing.sidecar import SidecarProcess

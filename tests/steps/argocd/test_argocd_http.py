@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.kube.conftest import NEW, OLD
+from tests.steps.argocd.conftest import NEW, OLD
 
 from pressplay.testing.kube_emulator import KubeEmulator, app_status, refreshed, rfc3339, sync_steps
 from pressplay.testing.sidecar import Sidecar

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,11 @@ def ts(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
+def stable_id(*parts: object) -> int:
+    """A positive id derived from ``parts``, the same in every run (``hash()`` of a str is salted per process)."""
+    return zlib.crc32(repr(parts).encode()) or 1
+
+
 def run(
     name: str,
     status: str = "completed",
@@ -49,7 +55,7 @@ def run(
     title: str | None = None,
 ) -> dict[str, Any]:
     """A check run as ``GET /commits/{ref}/check-runs`` lists it (the fields we read)."""
-    ident = ident or abs(hash((name, at))) % 10**9
+    ident = ident or stable_id(name, at)
     return {
         "id": ident,
         "name": name,
@@ -67,7 +73,7 @@ def run(
 
 def status(context: str, state: str, *, at: float = 0) -> dict[str, Any]:
     return {
-        "id": abs(hash((context, at))) % 10**9,
+        "id": stable_id(context, at),
         "state": state,
         "context": context,
         "description": f"{context} is {state}",
@@ -308,11 +314,6 @@ def gh(clock: Clock) -> Iterator[GitHubEmulator]:
         emulator.create_repo(REPO, files={"README.md": "# api\n"})
         yield emulator
     reset_clients()
-
-
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
 
 
 def push(gh: GitHubEmulator, branch: str = "feature", text: str = "x") -> str:

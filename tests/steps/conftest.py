@@ -1,4 +1,5 @@
-"""Fixtures for the gate steps: a GitHub emulator, a real sidecar pointed at it, and REST helpers."""
+"""Fixtures for every step's tests (one folder per step key below): a GitHub emulator, a real sidecar
+pointed at it, REST helpers and a Taskmaster task list."""
 
 from __future__ import annotations
 
@@ -27,8 +28,14 @@ def gh() -> Iterator[GitHubEmulator]:
 
 
 @pytest.fixture
+def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
+    """A real sidecar (Flask over HTTP) pointed at this folder's ``gh`` emulator."""
+    return sidecar_factory(**gh.sidecar_settings())
+
+
+@pytest.fixture
 def side(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    """A real sidecar (Flask over HTTP) pointed at the GitHub emulator."""
+    """A real sidecar pointed at the GitHub emulator that requeues waits after 1 s (a fast test loop)."""
     return sidecar_factory(**gh.sidecar_settings(requeue_min_seconds=1))
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from pydantic import ValidationError
 
 from pressplay.github import clients_for
-from pressplay.steps.status import StatusArgs, set_status, shorten
+from pressplay.steps.shared.statuses import set_status, shorten
+from pressplay.steps.status import StatusArgs
 from pressplay.testing.agent import Result
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
@@ -61,11 +60,6 @@ def gh(github_emulator: GitHubEmulator) -> GitHubEmulator:
     github_emulator.create_repo(REPO)
     github_emulator.push(REPO, "pressplay/task-7", {"x.py": "x = 1\n"})
     return github_emulator
-
-
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
 
 
 def head(gh: GitHubEmulator) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -226,11 +226,6 @@ def gh(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubEmulator
         monkeypatch.setattr(emulator, "run_workflow", run_workflow)
         yield emulator
     reset_clients()
-
-
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
 
 
 def dispatched(gh: GitHubEmulator) -> list[Any]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.kube.conftest import NEW, NEWER, OLD, START, DirectRunner
+from tests.steps.argocd.conftest import NEW, NEWER, OLD, START, DirectRunner
 
 from pressplay.kube import KubeClients
 from pressplay.steps.base import Failed, Running, Succeeded

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.steps.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
 
 
 @pytest.fixture

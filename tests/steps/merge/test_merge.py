@@ -98,11 +98,6 @@ def gh(github_emulator: GitHubEmulator) -> GitHubEmulator:
     return github_emulator
 
 
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
-
-
 def call(sidecar: Sidecar, **args: object) -> Result:
     base: dict[str, object] = {"repo": REPO, "number": 1, "timeout": "1h"}
     return sidecar.run_step("merge", {**base, **args}, outputs=OUTPUTS)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.steps.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
 
 OUTPUTS = ["tasks", "count", "done", "inProgress", "todo", "skipped", "blocked", "summary"]
 

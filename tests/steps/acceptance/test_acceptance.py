@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.steps.conftest import REPO
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.kube_emulator import KubeEmulator, app_status
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO
 
 SPEC_PATH = ".taskmaster/docs/task-7/acceptance.yaml"
 APP_SPEC = {

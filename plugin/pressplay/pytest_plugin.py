@@ -1,38 +1,43 @@
-"""pytest fixtures for testing pressplay steps and templates (load with
-``pytest_plugins = ["pressplay.testing.pytest_plugin"]``).
+"""The test kit's pytest fixtures, loaded by pytest itself in any project that installs
+``pressplay[testing]`` (the ``pytest11`` entry point ``pressplay``).
 
-- ``shared_dir``: the project's ``../shared`` folder; skips the test when it is absent.
-- ``sidecar_factory``: starts real sidecars on 127.0.0.1 with settings overrides; stops them after.
+- ``sidecar_factory(**settings)``: starts real sidecars on 127.0.0.1 (stopped after the test); they
+  serve the installed steps plus ``extra_steps`` (override that fixture to add steps of your own).
+- ``sidecar``: one sidecar with default settings.
+- ``github_emulator``, ``kube_emulator``: started emulators of GitHub and of Argo CD's API (override
+  ``application_crd`` to validate Applications against a CRD).
+
+This module imports nothing heavy and no part of :mod:`pressplay.testing` until a fixture runs, so
+installing pressplay without the extra never breaks pytest; a fixture then fails with the install hint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pressplay.testing.sidecar import Sidecar
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """``<repo>/../shared`` (the design, references, schemas and fixtures); skip if absent."""
-    path = (REPO_ROOT / ".." / "shared").resolve()
-    if not path.is_dir():
-        pytest.skip(f"needs the project's shared folder at {path} (absent in a user's clone)")
-    return path
+if TYPE_CHECKING:
+    from pressplay.steps.base import StepSpec
+    from pressplay.testing.sidecar import Sidecar
 
 
 @pytest.fixture
-def sidecar_factory() -> Iterator[Callable[..., Sidecar]]:
+def extra_steps() -> list[StepSpec[Any]]:
+    """Steps served by ``sidecar_factory`` besides the installed ones (none by default)."""
+    return []
+
+
+@pytest.fixture
+def sidecar_factory(extra_steps: list[StepSpec[Any]]) -> Iterator[Callable[..., Sidecar]]:
     """``sidecar_factory(**settings_overrides) -> Sidecar`` (started); all are stopped after the test."""
+    from pressplay.testing.sidecar import Sidecar
+
     started: list[Sidecar] = []
 
     def make(**overrides: Any) -> Sidecar:
+        overrides.setdefault("steps", extra_steps)
         sidecar = Sidecar(**overrides).start()
         started.append(sidecar)
         return sidecar
@@ -50,21 +55,14 @@ def sidecar(sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
 
 @pytest.fixture(scope="session")
 def application_crd() -> dict[str, Any] | None:
-    """The Argo CD Application CRD from ``../shared/schemas/argo-cd`` (None when ../shared is absent)."""
-    import yaml
-
-    path = REPO_ROOT / ".." / "shared" / "schemas" / "argo-cd" / "application-crd.yaml"
-    if not path.is_file():
-        return None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
-    return loaded
+    """The Argo CD Application CRD the ``kube_emulator`` validates against (None: no validation)."""
+    return None
 
 
 @pytest.fixture
 def kube_emulator(application_crd: dict[str, Any] | None) -> Iterator[Any]:
-    """A started :class:`~pressplay.testing.kube_emulator.KubeEmulator` (Argo CD Applications); it
-    validates every stored object against the Application CRD when ``../shared`` is present."""
+    """A started :class:`~pressplay.testing.kube_emulator.KubeEmulator` (Argo CD Applications); with an
+    ``application_crd`` it validates every stored object against it."""
     from pressplay.testing.kube_emulator import KubeEmulator
 
     with KubeEmulator(crd=application_crd) as emulator:

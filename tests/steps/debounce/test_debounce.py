@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.steps.conftest import REPO, ReviewComments
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.github_emulator._model import CheckApp
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO, ReviewComments
 
 OUT = ["proceed", "reason", "newer", "headSha"]
 

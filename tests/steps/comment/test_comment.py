@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from pressplay.github import clients_for
-from pressplay.steps.comment import BODY_LIMIT, CommentArgs, marker, render, upsert_sticky
+from pressplay.steps.comment import CommentArgs
+from pressplay.steps.shared.sticky import BODY_LIMIT, marker, render, upsert_sticky
 from pressplay.testing.agent import Result
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
@@ -65,11 +65,6 @@ def gh(github_emulator: GitHubEmulator) -> GitHubEmulator:
     github_emulator.create_repo(REPO)
     github_emulator.add_issue(REPO, "Task 7")  # #1
     return github_emulator
-
-
-@pytest.fixture
-def sidecar(gh: GitHubEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
-    return sidecar_factory(**gh.sidecar_settings())
 
 
 def ours(gh: GitHubEmulator, key: str = "acceptance", number: int = 1) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 
 from pressplay.testing.github_emulator import GitHubEmulator
 from pressplay.testing.sidecar import Sidecar
-from tests.gates.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
+from tests.steps.conftest import REPO, TASKS_PATH, Rest, task, task_pr, tasks_file
 
 PAST = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
 
