@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,14 @@ def test_expressions_are_checked_as_the_strings_argo_delivers() -> None:
 
 
 def test_unknown_and_unavailable_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.STEP_MODULES, "notYetWritten", "pressplay.steps.not_yet_written")
+    broken = registry.StepEntry(
+        "notYetWritten",
+        "acme_steps.not_yet_written:not_yet_written",
+        "acme-steps",
+        _entry=EntryPoint("notYetWritten", "acme_steps.not_yet_written:not_yet_written", registry.GROUP),
+    )
+    with_broken = registry.Registry([*registry.installed().entries().values(), broken])
+    monkeypatch.setattr(registry, "installed", lambda: with_broken)
     findings = lint_yaml(
         template(
             """
@@ -160,8 +168,8 @@ def test_unknown_and_unavailable_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     assert unknown.severity is Severity.error
     assert "unknown step 'frobnicate': known steps are acceptance, argocd" in unknown.message
     unavailable = by_path["spec.templates[later].plugin.pressplay.notYetWritten"]
-    assert unavailable.severity is Severity.warning
-    assert "unavailable" in unavailable.message
+    assert unavailable.severity is Severity.error
+    assert "of package 'acme-steps' does not import" in unavailable.message
     assert "not checked" in unavailable.message
 
 
