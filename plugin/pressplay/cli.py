@@ -156,13 +156,16 @@ def cmd_plugin_configmap(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     from pressplay.docgen import update_docs
 
-    changed = update_docs(Path(args.docs_dir), check=args.check)
-    if args.check and changed:
-        print("stale generated docs: " + ", ".join(str(p) for p in changed) + " (run: pressplay docs)")
-        return 1
-    for path in changed:
-        print(f"updated {path}")
-    return 0
+    from pressplay.steps.registry import RegistryError
+
+    try:
+        done = update_docs(Path(args.docs_dir), check=args.check, only=args.step or ())
+    except (RegistryError, ValueError) as exc:
+        print(f"pressplay docs: {exc}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(line)
+    return 1 if args.check and done else 0
 
 
 def _delegate(target: str) -> Callable[[list[str]], int]:
@@ -185,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, default=Path("manifests/plugin"), help="default manifests/plugin")
     p = sub.add_parser("docs", help="regenerate the generated parts of docs/ (step argument tables)")
     p.add_argument("--docs-dir", default="docs")
+    p.add_argument(
+        "--step", action="append", help="only this step key (repeatable; default: every installed step)"
+    )
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     for name, (_, help_text) in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)

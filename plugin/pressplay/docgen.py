@@ -1,7 +1,8 @@
 """Generated documentation: each step's argument table, from its pydantic model, so docs cannot drift.
 
 ``docs/steps/<key>.md`` holds the two marker lines below; ``pressplay docs`` rewrites what is between
-them, and a test (``pressplay docs --check``) fails when a committed page is stale.
+them (and writes the page of an installed step that has none, a step from another package included),
+and ``pressplay docs --check`` (run by a test) fails when a page is missing, lacks the markers or is stale.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
-from pressplay.steps.registry import get_step, known_steps
+from pressplay.steps.registry import Registry, installed
 from pressplay.types import format_duration
 
 BEGIN = "<!-- BEGIN GENERATED ARGS -->"
@@ -81,23 +83,51 @@ def render_page(text: str, table: str) -> str:
     return f"{head}{BEGIN}\n{table}\n{END}{tail}"
 
 
-def update_docs(docs_dir: Path, *, check: bool = False) -> list[Path]:
-    """Rewrite the generated parts of ``docs_dir/steps/*.md``; return the pages that were (or would be) changed."""
-    changed: list[Path] = []
-    for key in known_steps():
+def new_page(key: str, summary: str, package: str) -> str:
+    """The first version of a step's page: a title, the step's summary, the generated table's markers."""
+    return (
+        f"# `{key}`\n\n{summary or 'TODO: what this step does.'}\n\n"
+        f"Shipped by `{package}`.\n\n## Arguments\n\n{BEGIN}\n{END}\n"
+    )
+
+
+def update_docs(
+    docs_dir: Path, *, check: bool = False, steps: Registry | None = None, only: Sequence[str] = ()
+) -> list[str]:
+    """Bring ``docs_dir/steps/<key>.md`` up to date for every installed step (or the keys in ``only``).
+
+    Writes a missing page (title, summary, table) and rewrites stale tables. With ``check``, writes
+    nothing and returns a problem per page that is missing, lacks the markers or is stale; without
+    it, returns what it wrote and raises ValueError for a page whose markers are missing.
+    """
+    registry = steps if steps is not None else installed()
+    keys = list(only) or registry.keys()
+    problems: list[str] = []
+    for key in keys:
+        spec = registry.get(key)
         page = docs_dir / "steps" / f"{key}.md"
+        table = args_table(spec.args_model)
         if not page.exists():
-            continue
-        try:
-            model = get_step(key).args_model
-        except (ImportError, KeyError):
+            if check:
+                problems.append(f"{page}: missing (run: pressplay docs)")
+                continue
+            page.parent.mkdir(parents=True, exist_ok=True)
+            package = registry.entries()[key].package
+            page.write_text(render_page(new_page(key, spec.summary, package), table), encoding="utf-8")
+            problems.append(f"{page}: created")
             continue
         text = page.read_text(encoding="utf-8")
-        if BEGIN not in text:
-            continue
-        new = render_page(text, args_table(model))
+        if BEGIN not in text or END not in text:
+            message = f"{page}: lacks the lines {BEGIN} and {END} where the argument table goes"
+            if check:
+                problems.append(message)
+                continue
+            raise ValueError(message)
+        new = render_page(text, table)
         if new != text:
-            changed.append(page)
-            if not check:
+            if check:
+                problems.append(f"{page}: stale (run: pressplay docs)")
+            else:
                 page.write_text(new, encoding="utf-8")
-    return changed
+                problems.append(f"{page}: updated")
+    return problems

@@ -90,8 +90,12 @@ class Sidecar(_StepRunner):
         self.url = ""
 
     def start(self) -> Sidecar:
+        from pressplay import telemetry
         from pressplay.server import create_app
 
+        # as `pressplay serve` starts a worker (pressplay.gunicorn_app.load_app): JSON logs, telemetry
+        telemetry.setup_logging(self.settings.log_level)
+        telemetry.configure()
         app = create_app(self.settings, self.steps)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self._server = BackgroundServer(server, "pressplay-sidecar")
