@@ -4,10 +4,20 @@ Shape (executor plugin contract §6): name ``<metadata.name>-executor-plugin``; 
 plus ``workflows.argoproj.io/configmap-type: ExecutorPlugin``; annotations copied; data keys
 ``sidecar.automountServiceAccountToken`` ("true"/"false", always) and ``sidecar.container`` (the
 container as YAML); keys sorted; a "generated, do not edit" first line.
+
+Two additions, so that a kustomize ``images:`` entry in an overlay can change the sidecar image
+(docs/install.md, "Images"): the image also as its own key ``sidecar.image``, which ``images:``
+reaches (``manifests/kustomizeconfig/images.yaml``) and Argo ignores (its ``FromConfigMap``, in
+``workflow/util/plugin/configmap.go``, reads the two keys above and nothing else); and in
+``sidecar.container`` the image comes first, double-quoted (``image: "<ref>"``), so that
+``manifests/transformers/sidecar-image`` can copy ``sidecar.image`` into the string by splitting it
+at ``"`` and replacing part 1. Argo parses the string as YAML (``yaml.UnmarshalStrict`` into a
+``Container``): key order and quoting make no difference to it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +25,11 @@ import yaml
 
 HEADER = "# This is an auto-generated file. DO NOT EDIT (run: pressplay plugin-configmap)\n"
 _TOP_KEYS = {"apiVersion", "kind", "metadata", "spec"}
+#: The ConfigMap key ``images:`` reaches; ``manifests/transformers/sidecar-image`` reads it.
+IMAGE_KEY = "sidecar.image"
+#: An image reference as a container's ``image`` takes it: nothing that needs quoting in YAML, and
+#: above all no ``"``, which marks where the image is in ``sidecar.container``.
+_IMAGE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]*")
 
 
 def load_plugin(path: Path) -> dict[str, Any]:
@@ -35,6 +50,12 @@ def load_plugin(path: Path) -> dict[str, Any]:
     for key in ("name", "ports", "resources", "securityContext"):
         if not container.get(key):
             raise ValueError(f"{path}: spec.sidecar.container.{key} is required by Argo")
+    image = container.get("image")
+    if not isinstance(image, str) or not _IMAGE_REF.fullmatch(image):
+        raise ValueError(
+            f"{path}: spec.sidecar.container.image must be an image reference such as "
+            f"ghcr.io/owner/name:1.2.3 (got {image!r})"
+        )
     resources = container["resources"]
     for key in ("requests", "limits"):
         if not resources.get(key):
@@ -62,11 +83,20 @@ def build_configmap(plugin: dict[str, Any]) -> dict[str, Any]:
             "sidecar.automountServiceAccountToken": "true"
             if sidecar.get("automountServiceAccountToken")
             else "false",
-            "sidecar.container": yaml.safe_dump(
-                sidecar["container"], sort_keys=True, default_flow_style=False
-            ),
+            "sidecar.container": container_yaml(sidecar["container"]),
+            IMAGE_KEY: sidecar["container"]["image"],
         },
     }
+
+
+def container_yaml(container: dict[str, Any]) -> str:
+    """The container as YAML: ``image: "<ref>"`` first, then the other keys sorted.
+
+    The image's double quotes are the first ``"`` in the text (``load_plugin`` allows none inside a
+    reference), which is what ``manifests/transformers/sidecar-image`` relies on."""
+    rest = {key: value for key, value in container.items() if key != "image"}
+    body = yaml.safe_dump(rest, sort_keys=True, default_flow_style=False)
+    return f'image: "{container["image"]}"\n{body}'
 
 
 class _LiteralDumper(yaml.SafeDumper):
