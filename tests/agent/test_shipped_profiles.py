@@ -17,8 +17,8 @@ AGENTS = ROOT / "manifests" / "agents"
 
 @pytest.fixture
 def shipped() -> Path:
-    if not (AGENTS / "agents.yaml").exists():
-        pytest.skip("manifests/agents/agents.yaml is not in this checkout")
+    # a tracked file: its absence is a broken checkout, never a reason to skip
+    assert (AGENTS / "agents.yaml").is_file(), "manifests/agents/agents.yaml is tracked: restore it"
     return AGENTS
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from pressplay.demo.pipeline import AGENT_OF, ON_FAILURE_STEP, PRESS_PLAY_STEPS, TASK_STEPS
@@ -16,8 +15,7 @@ PRESS_PLAY_YAML = ROOT / "manifests" / "workflows" / "press-play.yaml"
 
 
 def _dag(path: Path, template: str) -> list[dict[str, Any]]:
-    if not path.exists():
-        pytest.skip(f"{path.relative_to(ROOT)} is not in this checkout")
+    assert path.is_file(), f"{path.relative_to(ROOT)} is tracked: restore it"
     doc = yaml.safe_load(path.read_text())
     for tmpl in doc["spec"]["templates"]:
         if tmpl["name"] == template:
