@@ -124,7 +124,7 @@ def pressplay_argv(port: int, serve: Serve) -> list[str]:
             str(r.threads),
         ]
         return argv
-    return gunicorn_argv("pressplay.server:create_app()", port, r)
+    return gunicorn_argv("pressplay.gunicorn_app:load_app()", port, r)
 
 
 def gunicorn_argv(app: str, port: int, serve: Serve) -> list[str]:
@@ -369,7 +369,7 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
         "workers": serve.workers,
         "threads": serve.threads,
         "python": sys.executable,
-        "command": "pressplay serve" if has_cli_serve() else "gunicorn 'pressplay.server:create_app()'",
+        "command": "pressplay serve" if has_cli_serve() else "gunicorn 'pressplay.gunicorn_app:load_app()'",
         "cold_start_s": {
             "median": round(statistics.median(times), 3),
             "max": round(max(times), 3),
