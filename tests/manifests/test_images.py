@@ -237,3 +237,18 @@ def test_without_the_transformer_the_sidecar_string_keeps_the_old_image(tmp_path
     data = next(d for d in overlay if (d.kind, d.name) == PLUGIN_CM).body["data"]
     assert data[IMAGE_KEY] == f"{SIDECAR}:0.2.0-rc.1"
     assert yaml.safe_load(data["sidecar.container"])["image"] == shipped_image(SIDECAR)
+
+
+@pytest.mark.parametrize("image", [None, "", 'ghcr.io/x/y:1"', "ghcr.io/x/y:{{inputs.parameters.image}}"])
+def test_plugin_configmap_refuses_an_image_the_transformer_could_not_find(
+    tmp_path: Path, image: str | None
+) -> None:
+    plugin = load_plugin(REPO / "plugin.yaml")
+    container = plugin["spec"]["sidecar"]["container"]
+    if image is None:
+        del container["image"]
+    else:
+        container["image"] = image
+    (tmp_path / "plugin.yaml").write_text(yaml.safe_dump(plugin), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"spec\.sidecar\.container\.image must be an image reference"):
+        load_plugin(tmp_path / "plugin.yaml")
