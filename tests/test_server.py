@@ -17,7 +17,6 @@ import yaml
 from pressplay.steps.registry import known_steps
 from pressplay.testing.agent import AgentEmulator, make_template
 from pressplay.testing.sidecar import Sidecar
-
 from tests import support_steps
 
 # --- helpers ----------------------------------------------------------------------------------

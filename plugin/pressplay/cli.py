@@ -155,7 +155,6 @@ def cmd_plugin_configmap(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from pressplay.docgen import update_docs
-
     from pressplay.steps.registry import RegistryError
 
     try:

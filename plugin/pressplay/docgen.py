@@ -8,9 +8,9 @@ and ``pressplay docs --check`` (run by a test) fails when a page is missing, lac
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel

@@ -8,7 +8,12 @@ this package (an import-linter contract in pyproject.toml says so).
 from importlib.util import find_spec
 
 #: the import name of each package the kit needs beyond pressplay's own dependencies
-_KIT_NEEDS = {"cheroot": "cheroot", "jsonschema": "jsonschema", "jsonpatch": "jsonpatch", "graphql": "graphql-core"}
+_KIT_NEEDS = {
+    "cheroot": "cheroot",
+    "jsonschema": "jsonschema",
+    "jsonpatch": "jsonpatch",
+    "graphql": "graphql-core",
+}
 _missing = sorted(dist for module, dist in _KIT_NEEDS.items() if find_spec(module) is None)
 if _missing:
     raise ImportError(
