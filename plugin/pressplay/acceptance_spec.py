@@ -47,6 +47,8 @@ SCHEMA_FILE = "schemas/acceptance-spec.v1.json"
 #: Conclusions of a check run that count as passed unless a criterion says otherwise.
 Conclusion = Literal["success", "neutral", "skipped"]
 DEFAULT_PASSING_CONCLUSIONS: tuple[Conclusion, ...] = ("success", "neutral", "skipped")
+#: pressplay's own status contexts start with this: a `checks` criterion never requires them.
+OWN_PREFIX = "pressplay/"
 _ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 
@@ -78,8 +80,9 @@ class ChecksCriterion(_Criterion):
     required: list[str] = Field(
         default_factory=list,
         description=(
-            "Names of check runs or commit-status contexts that must pass. Empty: every check run and "
-            "status on the head must pass (at least one must exist)."
+            "Names of check runs or commit-status contexts that must pass, exact or as glob patterns "
+            "(`build (*)`), as in the `checks` step. Empty: every check run and status on the head must "
+            "pass (at least one must exist)."
         ),
     )
     branch_protection: bool = Field(
@@ -90,12 +93,24 @@ class ChecksCriterion(_Criterion):
         ),
     )
     ignore: list[str] = Field(
-        default_factory=list, description="Check names to leave out when no check is required by name."
+        default_factory=list,
+        description="Check names or glob patterns to leave out when no check is required by name.",
     )
     passing_conclusions: list[Conclusion] = Field(
         default_factory=lambda: list(DEFAULT_PASSING_CONCLUSIONS),
-        description="Check-run conclusions that count as passed.",
+        description="Check-run conclusions that count as passed (`success` always does).",
     )
+
+    @field_validator("required")
+    @classmethod
+    def _not_own(cls, value: list[str]) -> list[str]:
+        own = [name for name in value if name.startswith(OWN_PREFIX)]
+        if own:
+            raise ValueError(
+                f"{', '.join(own)}: pressplay's own status contexts (`{OWN_PREFIX}*`) are never waited on "
+                "(the gate would wait for itself); remove them from `required`"
+            )
+        return value
 
 
 class ReviewsCriterion(_Criterion):

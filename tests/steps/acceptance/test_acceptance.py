@@ -85,6 +85,11 @@ def green(gh: GitHubEmulator, kube: KubeEmulator, sha: str, number: int) -> None
     )
 
 
+def gate(number: int, *criteria: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The step's arguments for an inline spec of ``criteria``."""
+    return {"repo": REPO, "number": number, "spec": {"version": 1, "criteria": list(criteria)}, **extra}
+
+
 def statuses(gh: GitHubEmulator, sha: str) -> list[tuple[str, str]]:
     return [
         (s.state, s.description or "")
@@ -201,16 +206,34 @@ def test_pending_at_the_deadline_is_unmet(gh: GitHubEmulator, acc: Sidecar, pr: 
     number, sha = pr
     gh.add_check_run(REPO, sha, "build", status="in_progress")
     since = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
-    args = {
-        "repo": REPO,
-        "number": number,
-        "spec": {"version": 1, "criteria": [{"kind": "checks"}]},
-        "since": since,
-    }
+    args = gate(number, {"kind": "checks"}, since=since)
     result = acc.run_step("acceptance", args, outputs=OUT)
     assert result.phase == "Failed"
     assert "- checks-1 (All checks): pending: 0/1 passed: build ⏳ in_progress" in result.message
+    assert "timed out after 30m waiting for checks-1 (started " in result.message
+    assert "raise `timeout` if this needs longer" in result.message
     assert "Still pending at the deadline counts as unmet" in our_comments(gh, number)[0]["body"]
+    assert statuses(gh, sha)[-1] == ("failure", "0/1 criteria passed")
+    assert len(result.replies) == 1  # the deadline had passed: no requeue
+
+    settled = acc.run_step("acceptance", {**args, "failOnUnmet": False}, outputs=OUT)
+    assert settled.phase == "Succeeded", settled.message
+    assert settled.outputs["passed"] == "false"
+    assert "1 of 1 criteria unmet (checks-1)" in settled.outputs["summary"]
+
+
+def test_a_required_check_that_never_reports_is_unmet_at_the_deadline(
+    gh: GitHubEmulator, acc: Sidecar, pr: tuple[int, str]
+) -> None:
+    number, sha = pr
+    gh.add_check_run(REPO, sha, "build", status="completed", conclusion="success")
+    args = gate(number, {"kind": "checks", "required": ["build", "e2e"]}, timeout="10m")
+    waiting = acc.call_step("acceptance", args)
+    assert waiting.phase == "Running"
+    assert "1/2 passed: build ✅, e2e ⏳ not reported yet" in waiting.message
+    late = acc.run_step("acceptance", {**args, "since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
+    assert late.phase == "Failed"
+    assert "- checks-1 (Required checks): failed: 1/2 passed: build ✅, e2e ❌ never reported" in late.message
 
 
 def test_the_deadline_survives_a_sidecar_restart(
@@ -275,12 +298,7 @@ def test_fail_on_unmet_false_reports_without_failing(
 ) -> None:
     number, sha = pr
     gh.add_check_run(REPO, sha, "build", status="completed", conclusion="failure")
-    args = {
-        "repo": REPO,
-        "number": number,
-        "spec": {"version": 1, "criteria": [{"kind": "checks"}]},
-        "failOnUnmet": False,
-    }
+    args = gate(number, {"kind": "checks"}, failOnUnmet=False)
     result = acc.run_step("acceptance", args, outputs=OUT)
     assert result.phase == "Succeeded"
     assert result.outputs["passed"] == "false"

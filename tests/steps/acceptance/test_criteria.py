@@ -14,6 +14,7 @@ from pressplay.acceptance_spec import (
     DeployCriterion,
     HttpCriterion,
     ReviewsCriterion,
+    SpecError,
     parse_spec,
 )
 from pressplay.config import Settings
@@ -21,13 +22,16 @@ from pressplay.steps.acceptance import (
     CriterionResult,
     deploy_result,
     eval_agent,
-    eval_checks,
     eval_reviews,
     overall_state,
     probe,
     render_report,
 )
+from pressplay.steps.acceptance import (
+    eval_checks as checks_criterion,
+)
 from pressplay.steps.base import StepContext, WorkflowMeta
+from pressplay.steps.checks import from_check_runs, from_statuses
 from pressplay.testing.kube_emulator import app_status
 
 SHA = "c" * 40
@@ -44,12 +48,31 @@ def run(
             "html_url": f"https://github.com/acme/api/runs/{rid}"}  # fmt: skip
 
 
-def status(context: str, state: str) -> dict[str, object]:
-    return {"context": context, "state": state, "target_url": "https://ci.example.com/1"}
+def status(context: str, state: str, at: str = "2026-01-01T00:00:00Z", sid: int = 1) -> dict[str, object]:
+    return {"id": sid, "context": context, "state": state, "target_url": "https://ci.example.com/1",
+            "created_at": at}  # fmt: skip
 
 
 def checks(**kw: object) -> ChecksCriterion:
     return ChecksCriterion.model_validate({"kind": "checks", **kw})
+
+
+def eval_checks(
+    crit: ChecksCriterion,
+    cid: str,
+    runs: list[dict[str, object]],
+    statuses: list[dict[str, object]],
+    own: str,
+    sha: str,
+    protected: list[str] | None = None,
+    *,
+    deadline_passed: bool = False,
+) -> CriterionResult:
+    """The criterion over GitHub-shaped data, normalised the way the ``checks`` step reads it."""
+    data = from_check_runs(runs) + from_statuses(statuses)
+    return checks_criterion(
+        crit, cid, data, sha=sha, own_context=own, protected=protected or (), deadline_passed=deadline_passed
+    )
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -64,7 +87,7 @@ def test_checks_all_pass_with_newest_run_per_name_and_our_status_ignored() -> No
     statuses = [status("ci/legacy", "success"), status("pressplay/acceptance", "pending")]
     result = eval_checks(checks(), "checks-1", runs, statuses, "pressplay/acceptance", SHA)
     assert result.state == "passed", result.evidence
-    assert result.evidence.startswith("3/3 passed")
+    assert result.evidence == "3/3 passed: build ✅, ci/legacy ✅, lint ✅ skipped"
 
 
 def test_checks_report_every_failure_and_pending_at_once() -> None:
@@ -78,13 +101,28 @@ def test_checks_report_every_failure_and_pending_at_once() -> None:
 
 
 def test_checks_pending_until_something_reports() -> None:
-    assert eval_checks(checks(), "c", [], [], "x", SHA).state == "pending"
+    nothing = eval_checks(checks(), "c", [], [], "x", SHA)
+    assert (nothing.state, nothing.evidence) == ("pending", "no check has reported on ccccccc yet")
     only_ignored = eval_checks(checks(ignore=["noise"]), "c", [run("noise")], [], "x", SHA)
     assert only_ignored.state == "pending"
     pend = eval_checks(checks(required=["ci/legacy"]), "c", [], [status("ci/legacy", "pending")], "x", SHA)
     assert pend.state == "pending"
     err = eval_checks(checks(required=["ci/legacy"]), "c", [], [status("ci/legacy", "error")], "x", SHA)
     assert err.state == "failed"
+
+
+def test_checks_at_the_deadline_missing_ones_are_unmet() -> None:
+    late = eval_checks(
+        checks(required=["build", "e2e"]), "c", [run("build")], [], "x", SHA, deadline_passed=True
+    )
+    assert late.state == "failed"
+    assert late.evidence == "1/2 passed: build ✅, e2e ❌ never reported"
+    none = eval_checks(checks(), "c", [], [], "x", SHA, deadline_passed=True)
+    assert (none.state, none.evidence) == ("failed", "no check has reported on ccccccc before the deadline")
+    running = eval_checks(
+        checks(), "c", [run("build", "in_progress", None)], [], "x", SHA, deadline_passed=True
+    )
+    assert running.state == "pending"  # still running: the step counts it as unmet
 
 
 def test_branch_protection_adds_its_required_checks() -> None:
@@ -105,9 +143,34 @@ def test_branch_protection_adds_its_required_checks() -> None:
     )
 
 
+def test_branch_protection_requiring_our_own_status_does_not_wait_for_itself() -> None:
+    crit = checks(branchProtection=True)
+    protected = ["build", "pressplay/acceptance", "gate/acceptance"]
+    result = eval_checks(crit, "c", [run("build")], [], "gate/acceptance", SHA, protected=protected)
+    assert (result.state, result.evidence) == ("passed", "1/1 passed: build ✅")
+
+
 def test_neutral_can_be_made_failing() -> None:
     crit = checks(passingConclusions=["success"])
     assert eval_checks(crit, "c", [run("scan", conclusion="neutral")], [], "x", SHA).state == "failed"
+    # success always passes, whatever the list says
+    assert (
+        eval_checks(checks(passingConclusions=["neutral"]), "c", [run("b")], [], "x", SHA).state == "passed"
+    )
+
+
+def test_a_status_and_a_check_run_of_the_same_name_both_count() -> None:
+    result = eval_checks(checks(), "c", [run("ci")], [status("ci", "failure")], "x", SHA)
+    assert result.state == "failed"
+    assert result.evidence == "1/2 passed: ci (check run) ✅, ci (status) ❌ failure"
+    assert result.url == "https://ci.example.com/1"
+
+
+def test_the_spec_cannot_require_pressplays_own_contexts() -> None:
+    with pytest.raises(SpecError, match="pressplay/acceptance"):
+        parse_spec(
+            {"version": 1, "criteria": [{"kind": "checks", "required": ["build", "pressplay/acceptance"]}]}
+        )
 
 
 # -- reviews --------------------------------------------------------------------------------------
