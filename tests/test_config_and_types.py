@@ -1,18 +1,18 @@
-"""Settings from PRESSPLAY_* variables and flags; durations; pacing and deadlines."""
+"""Settings from PRESSPLAY_* variables and flags; durations and the other shared argument types.
+
+Pacing and deadlines: tests/steps/test_waiting.py."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pressplay.config import DEFAULT_PORT, load_settings
-from pressplay.steps.base import PermanentError
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
-from pressplay.types import format_duration, parse_duration
+from pressplay.types import check_commit_sha, format_duration, is_commit_sha, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,28 +82,29 @@ def test_format_duration_is_go_parseable() -> None:
     assert format_duration(0) == "1s"
 
 
-def test_wait_args_accept_duration_strings_and_times() -> None:
-    args = WaitArgs.model_validate({"timeout": "45m", "since": "2026-11-25T10:00:00Z"})
-    assert args.timeout == timedelta(minutes=45)
-    assert args.since == datetime(2026, 11, 25, 10, tzinfo=UTC)
+@pytest.mark.parametrize("sha", ["a" * 40, "A" * 40, " " + "0123456789abcdef" * 4 + " "])
+def test_commit_sha_is_full_and_lower_cased(sha: str) -> None:
+    assert check_commit_sha(sha) == sha.strip().lower()
+    assert is_commit_sha(sha.strip())
 
 
-def test_deadline_is_durable_and_says_what_to_change() -> None:
-    anchor = datetime(2026, 11, 25, 10, tzinfo=UTC)
-    deadline = Deadline(anchor, timedelta(minutes=30))
-    deadline.check(anchor + timedelta(minutes=29), "checks")
-    with pytest.raises(PermanentError, match=r"timed out after 30m waiting for checks.*raise `timeout`"):
-        deadline.check(anchor + timedelta(minutes=31), "checks")
-
-
-def test_next_poll_adapts() -> None:
-    fresh = next_poll(timedelta(seconds=5))
-    later = next_poll(timedelta(minutes=30))
-    assert fresh == timedelta(seconds=10)
-    assert later == timedelta(minutes=3)
-    assert next_poll(timedelta(minutes=30), changed=False) > later
-    assert next_poll(timedelta(minutes=30), budget=0.01) == timedelta(minutes=5)
-    assert next_poll(timedelta(minutes=30), remaining=timedelta(seconds=4)) == timedelta(seconds=5)
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ("abc1234", "'abc1234' looks like an abbreviated commit SHA: pass the full 40-character SHA"),
+        ("a" * 39, "looks like an abbreviated commit SHA"),
+        ("main", "must be a full commit SHA (40 hex characters), e.g. the pullRequest step's `headSha`"),
+        ("abc", "must be a full commit SHA"),
+        ("a" * 41, "must be a full commit SHA"),
+        ("g" * 40, "must be a full commit SHA"),
+    ],
+)
+def test_commit_sha_refusals_name_the_fix(bad: str, words: str) -> None:
+    with pytest.raises(ValueError, match="full") as err:
+        check_commit_sha(bad)
+    assert words in str(err.value)
+    assert "full commit SHA" in str(err.value)
+    assert not is_commit_sha(bad)
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

@@ -114,29 +114,49 @@ def parse_timestamp(value: object) -> datetime | None:
 
 #: A full commit SHA: SHA-1 (40 hex) or SHA-256 (64 hex, repositories using it), lower case.
 COMMIT_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_ABBREVIATED_SHA_RE = re.compile(r"^[0-9a-f]{4,39}$")
+_SHA_EXAMPLE = "e.g. the pullRequest step's `headSha` output"
+
+
+def is_commit_sha(value: str) -> bool:
+    """Whether ``value`` is a full commit SHA (in any case): a name that can never move."""
+    return COMMIT_SHA_RE.match(value.lower()) is not None
 
 
 def check_commit_sha(value: str) -> str:
-    """A full commit SHA, lower-cased; raises ValueError naming the fix for anything else."""
+    """A full commit SHA, lower-cased; raises ValueError naming the fix for anything else (an
+    abbreviated SHA is told apart: it never matches the full SHAs GitHub and Argo CD report)."""
     sha = value.strip().lower()
     if COMMIT_SHA_RE.match(sha):
         return sha
-    if re.fullmatch(r"[0-9a-f]{4,39}", sha):
+    if _ABBREVIATED_SHA_RE.match(sha):
         raise ValueError(
-            f"{value!r} looks like an abbreviated commit SHA: pass the full SHA (40 hex characters), "
-            "e.g. a step's `headSha` output"
+            f"{value!r} looks like an abbreviated commit SHA: pass the full 40-character SHA (a short one "
+            f"never matches the full commit SHA that GitHub and Argo CD report), {_SHA_EXAMPLE}"
         )
-    raise ValueError(
-        f"{value!r} is not a commit SHA: pass the full SHA (40 hex characters), e.g. a step's `headSha` output"
-    )
+    raise ValueError(f"must be a full commit SHA (40 hex characters), {_SHA_EXAMPLE}; got {value!r}")
+
+
+def _blank_is_none(value: object) -> object:
+    """Argo substitutes an unset parameter as an empty string: that means "not given"."""
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 CommitSha = Annotated[
     str,
     AfterValidator(check_commit_sha),
-    WithJsonSchema({"type": "string", "pattern": COMMIT_SHA_RE.pattern, "examples": ["a" * 40]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$",
+            "examples": ["6dcb09b5b57875f334f61aebed695e2e4193db5e"],
+        }
+    ),
 ]
-"""A full commit SHA (40 hex characters, or 64 in a SHA-256 repository)."""
+"""A full commit SHA (40 hex characters, or 64 in a SHA-256 repository), lower-cased."""
+
+OptionalCommitSha = Annotated[CommitSha | None, BeforeValidator(_blank_is_none)]
+"""A :data:`CommitSha` that may be left out: ``None``, or an empty string (an unset Argo parameter)."""
 
 #: GitHub ``author_association`` values pressplay trusts to steer an agent or approve a change.
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})

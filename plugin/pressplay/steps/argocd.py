@@ -44,13 +44,12 @@ from pressplay.steps.base import (
     OutputValue,
     PermanentError,
     PressplayError,
-    Running,
     StepContext,
     Succeeded,
     step,
 )
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
-from pressplay.types import Duration, Repo, format_duration, parse_timestamp
+from pressplay.steps.waiting import GiveUp, Wait, WaitArgs, keep_waiting
+from pressplay.types import COMMIT_SHA_RE, Duration, Repo, check_commit_sha, format_duration, parse_timestamp
 
 log = logging.getLogger("pressplay.steps.argocd")
 
@@ -64,8 +63,7 @@ ERROR_CONDITIONS = ("ComparisonError", "SyncError", "InvalidSpecError")
 IN_FLIGHT = ("Running", "Terminating")
 COMPLETED_BAD = ("Failed", "Error")
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
-_HEXISH = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_HEXISH = re.compile(r"^[0-9a-fA-F]{4,}$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _GIT_URL = re.compile(
@@ -83,7 +81,8 @@ class ArgoCDArgs(WaitArgs):
     )
     revision: str | list[str] = Field(
         description=(
-            "Expected revision: the full 40-character Git SHA, e.g. `{{tasks.author.outputs.parameters.sha}}`. "
+            "Expected revision: the full Git commit SHA (40 hex characters; 64 in a SHA-256 repository), "
+            "e.g. `{{tasks.author.outputs.parameters.sha}}`. "
             "For a multi-source app, a list with one entry per `spec.sources` entry, in order; `*` accepts "
             "any revision for a source, and a Helm source takes its chart version."
         )
@@ -155,12 +154,8 @@ class ArgoCDArgs(WaitArgs):
                 raise ValueError(
                     "revision is empty: pass the full commit SHA, e.g. `{{tasks.author.outputs.parameters.sha}}`"
                 )
-            if _HEXISH.match(text) and len(text) < 40:
-                raise ValueError(
-                    f"{text!r} looks like an abbreviated commit SHA: pass the full 40-character SHA "
-                    "(Argo CD reports full SHAs, so a short one never matches)"
-                )
-            clean.append(text.lower() if _HEXISH.match(text) else text)
+            # Hex is a commit SHA (a Helm chart version or a branch is not): the full one, or a hint.
+            clean.append(check_commit_sha(text) if _HEXISH.match(text) else text)
         return clean[0] if isinstance(value, str) else clean
 
     @model_validator(mode="after")
@@ -185,7 +180,7 @@ def _revisions(holder: Mapping[str, Any] | None) -> list[str]:
 
 
 def _short(revision: str) -> str:
-    return revision[:7] if _SHA.match(revision) else revision
+    return revision[:7] if COMMIT_SHA_RE.match(revision) else revision
 
 
 def _shorts(revisions: Sequence[str]) -> str:
@@ -314,7 +309,9 @@ class Matcher:
     def one(self, expected: str, actual: str, index: int) -> bool:
         if expected == "*" or expected == actual:
             return True
-        if self.args.revision_match != "ancestor" or not (_SHA.match(expected) and _SHA.match(actual)):
+        if self.args.revision_match != "ancestor" or not (
+            COMMIT_SHA_RE.match(expected) and COMMIT_SHA_RE.match(actual)
+        ):
             return False
         key = (expected, actual, index)
         if key not in self._memo:
@@ -417,7 +414,7 @@ def _current_error(state: AppState, anchor: datetime, expected: Sequence[str], a
         current = (
             at_target
             or (since is not None and since >= anchor)
-            or any(_SHA.match(e) and e in message for e in expected)
+            or any(COMMIT_SHA_RE.match(e) and e in message for e in expected)
             or (kind != "SyncError" and state.reconciled_at is not None and state.reconciled_at >= anchor)
         )
         if current:
@@ -609,16 +606,38 @@ def argocd(args: ArgoCDArgs, ctx: StepContext) -> Outcome:
         forget_anchor()
         return Failed(verdict.message + link, outputs)
 
-    deadline = Deadline(anchor.since, args.timeout)
-    if deadline.passed(now):
-        forget_anchor()
-        return Failed(
-            f"timed out after {format_duration(args.timeout)} (started {anchor.since.strftime('%Y-%m-%dT%H:%M:%SZ')}) "
-            f"waiting for {namespace}/{args.app} to be Synced and Healthy at {_shorts(expected)}; last state: "
-            f"{state.describe()} — {verdict.message}; raise `timeout` if this needs longer{link}",
-            outputs,
-        )
+    wait = Wait(anchor.since, args.timeout, now)
+    nudged = False if wait.over else _nudge(args, ctx, namespace, state, anchor, verdict, expected, now)
 
+    def give_up() -> GiveUp:
+        forget_anchor()
+        what = f"{namespace}/{args.app} to be Synced and Healthy at {_shorts(expected)}"
+        last = f"last state: {state.describe()} — {verdict.message}"
+        return GiveUp(wait.timed_out(what, last) + link, outputs)
+
+    return keep_waiting(
+        wait,
+        ctx.settings,
+        verdict.message,
+        give_up=give_up,
+        soon=verdict.urgent or nudged,
+        at_most=verdict.wait_at_most,
+    )
+
+
+def _nudge(
+    args: ArgoCDArgs,
+    ctx: StepContext,
+    namespace: str,
+    state: AppState,
+    anchor: Anchor,
+    verdict: Verdict,
+    expected: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Patch the Application as the wait needs: record the anchor (dropping stale ones), ask for a
+    refresh, start a sync. True when it patched."""
+    key = anchor.key
     annotations: dict[str, str | None] = {}
     if not anchor.existing:
         annotations[key] = json.dumps(
@@ -641,36 +660,22 @@ def argocd(args: ArgoCDArgs, ctx: StepContext) -> Outcome:
         patch["metadata"] = {"annotations": annotations}
     if verdict.sync_to is not None:
         patch["operation"] = _sync_operation(args, state, verdict.sync_to, expected, ctx)
-    if patch:
-        # resourceVersion makes the patch conditional: a concurrent call (or the controller) changing
-        # the app meanwhile gets 409 → TemporaryError → re-read; never two operations.
-        patch.setdefault("metadata", {})["resourceVersion"] = state.resource_version
-        try:
-            kube.patch_application(namespace, args.app, patch)
-        except PermanentError as exc:
-            purposes = [
-                purpose
-                for purpose, needed in (
-                    ("record when the wait started (or pass `since`)", not anchor.existing),
-                    ("request a refresh", verdict.refresh),
-                    ("start a sync", verdict.sync_to is not None),
-                )
-                if needed
-            ]
-            raise PermanentError(
-                f"{exc}; the step patches the Application to {' and '.join(purposes)}"
-            ) from None
-
-    settings = ctx.settings
-    elapsed = now - anchor.since
-    requeue = next_poll(
-        elapsed,
-        minimum=settings.requeue_min_seconds,
-        maximum=settings.requeue_max_seconds,
-        remaining=deadline.remaining(now),
-    )
-    if verdict.urgent or patch:
-        requeue = min(requeue, timedelta(seconds=max(settings.requeue_min_seconds, 5)))
-    if verdict.wait_at_most is not None:
-        requeue = min(requeue, max(timedelta(seconds=1), verdict.wait_at_most + timedelta(seconds=1)))
-    return Running(verdict.message, requeue)
+    if not patch:
+        return False
+    # resourceVersion makes the patch conditional: a concurrent call (or the controller) changing
+    # the app meanwhile gets 409 → TemporaryError → re-read; never two operations.
+    patch.setdefault("metadata", {})["resourceVersion"] = state.resource_version
+    try:
+        ctx.kube.patch_application(namespace, args.app, patch)
+    except PermanentError as exc:
+        purposes = [
+            purpose
+            for purpose, needed in (
+                ("record when the wait started (or pass `since`)", not anchor.existing),
+                ("request a refresh", verdict.refresh),
+                ("start a sync", verdict.sync_to is not None),
+            )
+            if needed
+        ]
+        raise PermanentError(f"{exc}; the step patches the Application to {' and '.join(purposes)}") from None
+    return True

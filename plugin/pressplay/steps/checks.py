@@ -17,7 +17,7 @@ Selection and verdict (all of it in :func:`evaluate`, a pure function of GitHub-
   (``allowNone: true`` makes that a success).
 - The verdict waits until every selected check has completed, unless ``failFast`` is set.
 
-Deadline (durable, see :mod:`pressplay.pacing`): ``since`` if given; otherwise the earliest start of
+Deadline (durable, see :mod:`pressplay.steps.waiting`): ``since`` if given; otherwise the earliest start of
 the commit's check runs or commit statuses; before any has started, the earliest ``created_at`` of its
 check suites (GitHub creates them at the push); else the commit's committer date. ``grace`` and
 ``timeout`` are both measured from that anchor, so a restarted sidecar reaches the same deadline.
@@ -30,7 +30,6 @@ Every poll is a set of conditional requests: an unchanged commit costs no rate l
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,18 +39,9 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from pressplay.github import GitHubPermanentError, RepoClient
-from pressplay.steps.base import (
-    Failed,
-    Outcome,
-    OutputValue,
-    PermanentError,
-    Running,
-    StepContext,
-    Succeeded,
-    step,
-)
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
-from pressplay.types import Duration, Repo, format_duration, parse_timestamp
+from pressplay.steps.base import Outcome, OutputValue, PermanentError, StepContext, Succeeded, step
+from pressplay.steps.waiting import GiveUp, OnFailure, OnFailureArgs, Wait, keep_waiting, settle
+from pressplay.types import Duration, Repo, is_commit_sha, parse_timestamp
 
 #: Our own status contexts and check names: never waited on (we would wait for ourselves).
 OWN_PATTERN = "pressplay/*"
@@ -65,13 +55,6 @@ STATUS_PAGES = 10
 #: Conclusions that always pass / that pass unless configured otherwise.
 _ALWAYS_PASS = frozenset({"success"})
 _PENDING_STATES = frozenset({"queued", "in_progress", "waiting", "requested", "pending", "expected"})
-#: A full commit SHA (SHA-1 or SHA-256 repositories).
-_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
-
-
-class OnFailure(StrEnum):
-    fail = "fail"
-    cont = "continue"
 
 
 class Policy(StrEnum):
@@ -79,7 +62,7 @@ class Policy(StrEnum):
     fails = "fail"
 
 
-class ChecksArgs(WaitArgs):
+class ChecksArgs(OnFailureArgs):
     """Arguments of the ``checks`` step."""
 
     repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
@@ -409,7 +392,7 @@ def _names(checks: Sequence[Check | str], *, with_conclusion: bool = False) -> s
 
 def describe(verdict: Verdict, short_sha: str) -> str:
     """One line for ``summary`` and the node message."""
-    total = len(verdict.selected) + sum(1 for c in verdict.failing if c.kind == "missing")
+    total = _total(verdict)
     extras = []
     if verdict.skipped:
         extras.append(f"{len(verdict.skipped)} skipped: {_names(verdict.skipped)}")
@@ -427,6 +410,16 @@ def describe(verdict: Verdict, short_sha: str) -> str:
             f"{len(verdict.failing)} of {total} checks failed on {short_sha}: "
             f"{_names(verdict.failing, with_conclusion=True)}"
         )
+    return f"waiting on {short_sha}: {_still_waiting(verdict)}"
+
+
+def _total(verdict: Verdict) -> int:
+    return len(verdict.selected) + sum(1 for c in verdict.failing if c.kind == "missing")
+
+
+def _still_waiting(verdict: Verdict) -> str:
+    """What a pending verdict waits for: the running checks, the missing ones, those already failed."""
+    total = _total(verdict)
     waiting = []
     if verdict.pending:
         running = _names(verdict.pending, with_conclusion=True)
@@ -435,7 +428,7 @@ def describe(verdict: Verdict, short_sha: str) -> str:
         waiting.append(f"not reported yet: {_names(verdict.missing)}")
     if verdict.failing:
         waiting.append(f"already failed: {_names(verdict.failing)}")
-    return f"waiting on {short_sha}: " + ("; ".join(waiting) or verdict.reason or "no checks yet")
+    return "; ".join(waiting) or verdict.reason or "no checks yet"
 
 
 # -- reading GitHub --------------------------------------------------------------------------------
@@ -476,7 +469,7 @@ def _head(repo: RepoClient, args: ChecksArgs) -> tuple[str, str, bool, dict[str,
         if args.number is not None:
             resp = repo.get(f"pulls/{args.number}")
         else:  # a commit named by its full SHA never changes: read it once per process
-            resp = repo.get(f"commits/{args.ref}", immutable=_FULL_SHA.fullmatch(args.ref or "") is not None)
+            resp = repo.get(f"commits/{args.ref}", immutable=is_commit_sha(args.ref or ""))
     except GitHubPermanentError as exc:
         if exc.status in (404, 422) and not exc.route.endswith("/installation"):
             raise _bad_target(args, exc) from None
@@ -583,46 +576,33 @@ def checks(args: ChecksArgs, ctx: StepContext) -> Outcome:
     repo = ctx.github.repo(args.repo)
     snap = read(repo, args)
     now = ctx.now()
-    anchor = args.since or snap.anchor or now
-    deadline = Deadline(anchor, args.timeout)
-    rules = Rules.of(args)
-    verdict = evaluate(snap.checks, rules, grace_over=now >= anchor + args.grace)
+    wait = Wait(args.since or snap.anchor or now, args.timeout, now)
+    grace_left = wait.anchor + args.grace - now
+    verdict = evaluate(snap.checks, Rules.of(args), grace_over=grace_left <= timedelta(0))
     short = snap.sha[:7]
     summary = describe(verdict, short)
 
     if verdict.state == "success":
         return Succeeded(_outputs(verdict, snap, "success", summary), summary=summary)
     if verdict.state == "failure":
-        outputs = _outputs(verdict, snap, "failure", summary)
-        if args.on_failure is OnFailure.cont:
-            return Succeeded(outputs, summary=summary)
         links = "; ".join(f"{c.name}: {c.url}" for c in verdict.failing[:MESSAGE_NAMES] if c.url)
-        return Failed(summary + (f" — {links}" if links else ""), outputs=outputs)
+        message = summary + (f" — {links}" if links else "")
+        return settle(GiveUp(message, _outputs(verdict, snap, "failure", summary), summary), args.on_failure)
 
-    if deadline.passed(now):
-        waited = format_duration(args.timeout)
-        summary = f"timed out after {waited} ({describe(verdict, short)})"
+    def give_up() -> GiveUp:
+        message = wait.timed_out(f"the checks on {short}", f"last: {_still_waiting(verdict)}")
         unfinished = [replace(c, conclusion="timed_out") for c in verdict.pending]
         unfinished += [missing_check(p) for p in verdict.missing]
         timed_out = replace(verdict, state="failure", failing=verdict.failing + unfinished)
-        outputs = _outputs(timed_out, snap, "timed_out", summary)
-        if args.on_failure is OnFailure.cont:
-            return Succeeded(outputs, summary=summary)
-        return Failed(
-            f"{summary}; started {anchor.isoformat()}; raise `timeout` if the checks need longer",
-            outputs=outputs,
-        )
+        return GiveUp(message, _outputs(timed_out, snap, "timed_out", message), message)
 
-    settings = ctx.settings
-    requeue = next_poll(
-        now - anchor,
+    return keep_waiting(
+        wait,
+        ctx.settings,
+        summary,
+        give_up=give_up,
+        on_failure=args.on_failure,
         changed=snap.changed,
         budget=repo.budget(),
-        minimum=float(settings.requeue_min_seconds),
-        maximum=float(settings.requeue_max_seconds),
-        remaining=deadline.remaining(now),
+        at_most=grace_left if verdict.missing and grace_left > timedelta(0) else None,
     )
-    if verdict.missing and now < anchor + args.grace:
-        grace_left = anchor + args.grace - now
-        requeue = min(requeue, max(timedelta(seconds=1), grace_left + timedelta(seconds=1)))
-    return Running(summary, requeue=requeue)

@@ -34,7 +34,14 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from pressplay.github import RepoClient
 from pressplay.steps.base import Outcome, Running, StepArgs, StepContext, Succeeded, step
-from pressplay.types import TRUSTED_ASSOCIATIONS, Duration, Repo, format_duration, parse_timestamp
+from pressplay.types import (
+    TRUSTED_ASSOCIATIONS,
+    Duration,
+    OptionalCommitSha,
+    Repo,
+    format_duration,
+    parse_timestamp,
+)
 
 #: Conclusions that trigger CI remediation (the `ci-failure` Sensor filters on the same two).
 FAILING = frozenset({"failure", "timed_out"})
@@ -70,7 +77,7 @@ class DebounceArgs(StepArgs):
         ge=1,
         description="Id of the triggering comment/review/run: breaks ties between events in the same second.",
     )
-    sha: str | None = Field(
+    sha: OptionalCommitSha = Field(
         None,
         description="Head SHA the triggering CI event was about; a PR head that moved on supersedes it.",
     )
@@ -82,16 +89,6 @@ class DebounceArgs(StepArgs):
     @classmethod
     def _blank_id(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("sha")
-    @classmethod
-    def _sha(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        value = value.strip().lower()
-        if len(value) not in (40, 64) or any(c not in "0123456789abcdef" for c in value):
-            raise ValueError("must be a full commit SHA (40 hex characters), e.g. `check_run.head_sha`")
-        return value
 
     @field_validator("quiet")
     @classmethod

@@ -23,9 +23,9 @@ from urllib.parse import quote
 from pydantic import Field, field_validator
 
 from pressplay.github import RepoClient, read_text
-from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
+from pressplay.steps.base import Failed, Outcome, StepContext, Succeeded, step
 from pressplay.steps.shared.task_prs import PR_LABEL, TASKS_HINT, merged_at
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
+from pressplay.steps.waiting import GiveUp, Wait, WaitArgs, keep_waiting
 from pressplay.tasks import (
     DEFAULT_TASKS_PATH,
     TasksFileError,
@@ -184,23 +184,18 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     if anchor is None:
         moved = _base_moved(gh, args.base)
         anchor = max([*activity, *([moved] if moved else [])], default=now)
-    deadline = Deadline(anchor, args.timeout)
-    try:
-        deadline.check(now, f"task {args.task}'s dependencies: " + ", ".join(waiting))
-    except PermanentError as exc:
-        return Failed(str(exc), outputs={"merged": merged, "count": len(merged)})
-    requeue = next_poll(
-        now - anchor,
+    wait = Wait(anchor, args.timeout, now)
+    pending = ", ".join(waiting)
+    return keep_waiting(
+        wait,
+        ctx.settings,
+        f"task {args.task} waits for {len(waiting)} of {len(args.depends_on)} dependencies: {pending}",
+        give_up=lambda: GiveUp(
+            wait.timed_out(f"task {args.task}'s dependencies: {pending}"),
+            {"merged": merged, "count": len(merged)},
+        ),
         changed=changed,
         budget=gh.budget(),
-        minimum=ctx.settings.requeue_min_seconds,
-        maximum=ctx.settings.requeue_max_seconds,
-        remaining=deadline.remaining(now),
-    )
-    return Running(
-        f"task {args.task} waits for {len(waiting)} of {len(args.depends_on)} dependencies: "
-        + ", ".join(waiting),
-        requeue=requeue,
     )
 
 

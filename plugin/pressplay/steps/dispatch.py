@@ -33,25 +33,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import Any
 
 import yaml
 from pydantic import Field, field_validator, model_validator
 
 from pressplay.github import GitHubPermanentError, RepoClient
-from pressplay.steps.base import (
-    Failed,
-    Outcome,
-    OutputValue,
-    PermanentError,
-    Running,
-    StepContext,
-    Succeeded,
-    step,
-)
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
-from pressplay.types import Repo, format_duration, parse_timestamp
+from pressplay.steps.base import Outcome, OutputValue, PermanentError, StepContext, Succeeded, step
+from pressplay.steps.waiting import GiveUp, OnFailure, OnFailureArgs, Wait, keep_waiting, settle
+from pressplay.types import Repo, parse_timestamp
 
 #: GitHub accepts at most this many inputs in one dispatch (one is ours).
 MAX_INPUTS = 25
@@ -69,15 +59,10 @@ _WORKFLOW_RE = re.compile(r"^(?:\d+|[A-Za-z0-9._-]+\.ya?ml)$")
 _INPUT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$")
 
 
-class OnFailure(StrEnum):
-    fail = "fail"
-    cont = "continue"
-
-
 InputValue = str | bool | int | float
 
 
-class DispatchArgs(WaitArgs):
+class DispatchArgs(OnFailureArgs):
     """Arguments of the ``dispatch`` step."""
 
     repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
@@ -458,29 +443,20 @@ def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
             summary = f"{label} succeeded"
             return Succeeded(_run_outputs(run, corr, summary), summary=summary)
         summary = f"{label} concluded {conclusion or 'without a conclusion'}"
-        outputs = _run_outputs(run, corr, summary)
-        if args.on_failure is OnFailure.cont:
-            return Succeeded(outputs, summary=summary)
-        return Failed(f"{summary}: {url}", outputs=outputs)
+        return settle(GiveUp(f"{summary}: {url}", _run_outputs(run, corr, summary), summary), args.on_failure)
 
-    anchor = args.since or parse_timestamp(run.get("created_at")) or now
-    deadline = Deadline(anchor, args.timeout)
-    if deadline.passed(now):
-        summary = f"timed out after {format_duration(args.timeout)} waiting for {label} ({status})"
-        outputs = {**_run_outputs(run, corr, summary), "conclusion": "timed_out"}
-        if args.on_failure is OnFailure.cont:
-            return Succeeded(outputs, summary=summary)
-        return Failed(
-            f"{summary}: {url}; started {anchor.isoformat()}; the run keeps going on GitHub; "
-            "raise `timeout` if it needs longer",
-            outputs=outputs,
-        )
-    requeue = next_poll(
-        now - anchor,
+    wait = Wait(args.since or parse_timestamp(run.get("created_at")) or now, args.timeout, now)
+
+    def give_up() -> GiveUp:
+        message = wait.timed_out(f"{label} ({status})", f"the run keeps going on GitHub: {url}")
+        return GiveUp(message, {**_run_outputs(run, corr, message), "conclusion": "timed_out"}, message)
+
+    return keep_waiting(
+        wait,
+        ctx.settings,
+        f"{label} is {status.replace('_', ' ')}: {url}",
+        give_up=give_up,
+        on_failure=args.on_failure,
         changed=changed,
         budget=repo.budget(),
-        minimum=float(ctx.settings.requeue_min_seconds),
-        maximum=float(ctx.settings.requeue_max_seconds),
-        remaining=deadline.remaining(now),
     )
-    return Running(f"{label} is {status.replace('_', ' ')}: {url}", requeue=requeue)

@@ -28,18 +28,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from pressplay.github import GitHubPermanentError, GitHubResponse, RepoClient
-from pressplay.steps.base import Failed, Outcome, PermanentError, Running, StepContext, Succeeded, step
-from pressplay.steps.waiting import Deadline, WaitArgs, next_poll
-from pressplay.types import Repo, parse_timestamp
+from pressplay.steps.base import Failed, Outcome, PermanentError, StepContext, Succeeded, step
+from pressplay.steps.waiting import GiveUp, Wait, WaitArgs, keep_waiting
+from pressplay.types import OptionalCommitSha, Repo, parse_timestamp
 
-_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 #: GitHub's words when the repository refuses a merge method / has auto-merge switched off.
 _METHOD_REFUSED = re.compile(
     r"merge method|merge commits are not allowed|(squash|rebase) merg\w* (is|are) not allowed", re.I
@@ -83,25 +82,13 @@ class MergeArgs(WaitArgs):
             "GitHub says branch protection is satisfied; `wait`: wait for a person to merge."
         ),
     )
-    sha: str | None = Field(
+    sha: OptionalCommitSha = Field(
         None,
         description=(
             "Merge only this head SHA (the one checks and acceptance verified). If the PR's head moved, the "
             "step fails rather than merge unverified commits."
         ),
     )
-
-    @field_validator("sha")
-    @classmethod
-    def _full_sha(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        value = value.strip().lower()
-        if not _SHA_RE.match(value):
-            raise ValueError(
-                "must be a full commit SHA (40 hex characters), e.g. the pullRequest step's `headSha`"
-            )
-        return value
 
 
 @dataclass(frozen=True)
@@ -279,8 +266,7 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
             "merge unverified commits; run checks and acceptance again for the new head"
         )
 
-    now = ctx.now()
-    deadline = Deadline(_anchor(repo, pr, args.since), args.timeout)
+    wait = Wait(_anchor(repo, pr, args.since), args.timeout, ctx.now())
     changes_by = _changes_requested(repo, args.number)
     block = blocker(pr, changes_by)
 
@@ -300,7 +286,7 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
             pr.get("auto_merge") is None
             and not pr.get("draft")
             and pr.get("mergeable_state") != "dirty"
-            and not deadline.passed(now)  # a wait that is over does not leave auto-merge behind
+            and not wait.over  # a wait that is over does not leave auto-merge behind
         ):
             declined = _enable_auto_merge(repo, pr, args.method)
             if declined is not None:
@@ -312,19 +298,13 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
         elif pr.get("auto_merge") is not None:
             block = Blocker(f"auto-merge is on; waiting for GitHub: {block.reason}")
 
-    if deadline.passed(now):
-        deadline.check(now, f"{where} to merge (last: {block.reason})")
-    elapsed = now - deadline.anchor
-    settings = ctx.settings
-    if block.short:
-        requeue = timedelta(seconds=settings.requeue_min_seconds)
-    else:
-        requeue = next_poll(
-            elapsed,
-            changed=not response.not_modified,
-            budget=repo.budget(),
-            minimum=float(settings.requeue_min_seconds),
-            maximum=float(settings.requeue_max_seconds),
-            remaining=deadline.remaining(now),
-        )
-    return Running(f"{where}: {block.reason}", requeue)
+    reason = block.reason
+    return keep_waiting(
+        wait,
+        ctx.settings,
+        f"{where}: {reason}",
+        give_up=lambda: GiveUp(wait.timed_out(f"{where} to merge", f"last: {reason}")),
+        changed=not response.not_modified,
+        budget=repo.budget(),
+        soon=block.short,
+    )

@@ -6,19 +6,36 @@ the template asked ``onFailure: continue``); before it, Running with a paced req
 
 - :class:`WaitArgs`: the arguments every waiting step shares (``timeout``, ``since``);
   :class:`OnFailureArgs` adds ``onFailure`` for steps whose failure a DAG may route on.
-- :class:`Wait`: one poll's anchor, timeout and clock (elapsed, remaining, over).
-- :class:`Deadline`: ``anchor + timeout``, where the anchor is a *durable* timestamp (``since`` if the
-  template passes one, e.g. ``{{tasks.author.finishedAt}}``, else a timestamp read from GitHub or
-  Kubernetes such as a check suite's ``created_at``). A sidecar restart cannot reset it.
+- :class:`Wait`: one poll's anchor, timeout and clock (elapsed, remaining, over), the standard
+  give-up sentence (:meth:`Wait.timed_out`) and the paced requeue (:meth:`Wait.requeue`). The anchor
+  is a *durable* timestamp (``since`` if the template passes one, e.g. ``{{tasks.author.finishedAt}}``,
+  else a timestamp read from GitHub or Kubernetes such as a check suite's ``created_at``), so a
+  sidecar restart cannot reset the deadline ``anchor + timeout``.
+- :class:`GiveUp` and :func:`settle`: a final failure, and how ``onFailure`` turns it into an outcome.
+  A step whose wait ends in failure before the deadline (checks failed, a run concluded ``failure``)
+  settles it the same way.
 - :func:`next_poll`: the requeue interval: short while things move, longer while nothing changes, and
   longer still when the GitHub installation's rate-limit budget runs low.
+
+A poll, end to end::
+
+    wait = Wait(args.since or observed_anchor, args.timeout, ctx.now())
+    if done:
+        return Succeeded(outputs, summary=...)
+    if failed:
+        return settle(GiveUp(message, outputs, summary), args.on_failure)
+    return keep_waiting(
+        wait, ctx.settings, f"waiting for {what}",
+        give_up=lambda: GiveUp(wait.timed_out(what), {**outputs, "state": "timed_out"}),
+        on_failure=args.on_failure, changed=not resp.not_modified, budget=repo.budget(),
+    )
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -29,6 +46,7 @@ from pressplay.steps.base import Failed, Outcome, OutputValue, Running, StepArgs
 from pressplay.types import Duration, format_duration
 
 __all__ = [
+    "SOON",
     "Deadline",
     "GiveUp",
     "OnFailure",
@@ -39,6 +57,11 @@ __all__ = [
     "next_poll",
     "settle",
 ]
+
+
+#: The requeue of a poll that expects news soon (an operation running, GitHub still computing), unless
+#: the configured minimum is longer: soon, without hammering the API when the minimum is tiny.
+SOON = timedelta(seconds=5)
 
 
 class WaitArgs(StepArgs):
@@ -116,11 +139,14 @@ class Wait:
     def over(self) -> bool:
         return self.now >= self.deadline
 
-    def timed_out(self, what: str) -> str:
-        """The standard give-up sentence: how long, for what, since when, and the fix."""
+    def timed_out(self, what: str, detail: str = "") -> str:
+        """The standard give-up sentence: how long, for what, since when, ``detail`` (e.g. the last
+        state seen), and the fix."""
+        started = self.anchor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        extra = f"; {detail}" if detail else ""
         return (
-            f"timed out after {format_duration(self.timeout)} waiting for {what} "
-            f"(started {self.anchor.strftime('%Y-%m-%dT%H:%M:%SZ')}); raise `timeout` if this needs longer"
+            f"timed out after {format_duration(self.timeout)} waiting for {what} (started {started})"
+            f"{extra}; raise `timeout` if this needs longer"
         )
 
     def requeue(
@@ -130,17 +156,21 @@ class Wait:
         changed: bool = True,
         budget: float | None = None,
         at_most: timedelta | None = None,
+        soon: bool = False,
     ) -> timedelta:
-        """The paced interval to the next poll (see :func:`next_poll`), never past the deadline and
-        never later than ``at_most`` (+1 s) when the step knows something is due sooner."""
+        """The paced interval to the next poll (see :func:`next_poll`), never past the deadline, never
+        later than ``at_most`` (+1 s) when the step knows something is due by then, and no more than
+        :data:`SOON` (or the configured minimum, if longer) when ``soon``: news is expected shortly."""
         interval = next_poll(
             self.elapsed,
             changed=changed,
             budget=budget,
-            minimum=float(settings.requeue_min_seconds),
-            maximum=float(settings.requeue_max_seconds),
+            minimum=settings.requeue_min_seconds,
+            maximum=settings.requeue_max_seconds,
             remaining=self.remaining,
         )
+        if soon:
+            interval = min(interval, max(SOON, timedelta(seconds=settings.requeue_min_seconds)))
         if at_most is not None:
             interval = min(interval, max(timedelta(seconds=1), at_most + timedelta(seconds=1)))
         return interval
@@ -156,16 +186,22 @@ def keep_waiting(
     changed: bool = True,
     budget: float | None = None,
     at_most: timedelta | None = None,
+    soon: bool = False,
 ) -> Outcome:
     """How every wait that is not done ends a poll: past the deadline, ``give_up()`` settled per
-    ``on_failure``; before it, Running with ``message`` and the paced requeue."""
+    ``on_failure``; before it, Running with ``message`` and the paced requeue (see :meth:`Wait.requeue`
+    for ``changed``, ``budget``, ``at_most`` and ``soon``). ``give_up`` is called only past the
+    deadline, so it may do the work a final answer needs (e.g. remove a wait's bookkeeping)."""
     if wait.over:
         return settle(give_up(), on_failure)
-    return Running(message, requeue=wait.requeue(settings, changed=changed, budget=budget, at_most=at_most))
+    requeue = wait.requeue(settings, changed=changed, budget=budget, at_most=at_most, soon=soon)
+    return Running(message, requeue=requeue)
 
 
 @dataclass(frozen=True)
 class Deadline:
+    """Deprecated: ``anchor + timeout`` for callers not yet on :class:`Wait` / :func:`keep_waiting`."""
+
     anchor: datetime
     timeout: timedelta
 

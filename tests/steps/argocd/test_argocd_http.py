@@ -123,7 +123,9 @@ def test_stale_revision_keeps_waiting_until_the_deadline(
         "argocd", {"app": "api", "revision": NEW, "since": since, "timeout": "1h"}, outputs=OUTPUTS
     )
     assert result.phase == "Failed"
-    assert result.message.startswith(f"timed out after 1h0m0s (started {since})")
+    assert result.message.startswith(
+        f"timed out after 1h0m0s waiting for argocd/api to be Synced and Healthy at 2222222 (started {since})"
+    )
     assert "Argo CD compares main at 1111111, expected 2222222" in result.message
     assert result.outputs["revision"] == OLD
 
@@ -152,7 +154,9 @@ def test_deadline_survives_a_sidecar_restart(
     second = sidecar_factory(kube_api_url=kube_emulator.url)
     reply = second.call_step("argocd", {"app": "api", "revision": NEW, "timeout": "30m"})
     assert reply.phase == "Failed"
-    assert reply.message.startswith(f"timed out after 30m (started {started})")
+    assert reply.message.startswith(
+        f"timed out after 30m waiting for argocd/api to be Synced and Healthy at 2222222 (started {started})"
+    )
 
 
 def test_kubernetes_outage_is_retried(kube_emulator: KubeEmulator, sidecar: Sidecar) -> None:

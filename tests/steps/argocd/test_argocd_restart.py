@@ -56,4 +56,6 @@ def test_a_killed_sidecar_continues_the_same_wait(
     )
     reply = second.call_step("argocd", {"app": "api", "revision": NEW, "timeout": "30m"})
     assert reply.phase == "Failed"
-    assert reply.message.startswith(f"timed out after 30m (started {started})")
+    assert reply.message.startswith(
+        f"timed out after 30m waiting for argocd/api to be Synced and Healthy at 2222222 (started {started})"
+    )

@@ -643,5 +643,9 @@ def test_http_timeout_survives_a_sidecar_restart(
     with SidecarProcess(env=env, log_path=tmp_path / "sidecar2.log") as third:
         failed = third.run_step("checks", {**args, "onFailure": "fail"})
     assert failed.phase == "Failed"
-    assert f"started {suite.created_at.isoformat()}" in failed.message
+    assert (
+        f"waiting for the checks on {sha[:7]} (started {suite.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})"
+        in (failed.message)
+    )
+    assert "last: 1 of 1 checks running: build (in_progress)" in failed.message
     assert "raise `timeout`" in failed.message

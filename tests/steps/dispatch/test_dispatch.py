@@ -419,7 +419,9 @@ def test_http_timeout_survives_a_sidecar_restart(
         result = second.run_step("dispatch", args, outputs=OUTPUTS)
     assert result.phase == "Failed"
     assert result.message.startswith("timed out after 1m waiting for Deploy #1 (in_progress)")
-    assert f"started {run.created_at.isoformat()}" in result.message
+    assert f"(started {run.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ})" in result.message
+    assert "the run keeps going on GitHub" in result.message
+    assert "raise `timeout`" in result.message
     assert result.outputs["conclusion"] == "timed_out"
     assert len(dispatched(gh)) == 1
 
