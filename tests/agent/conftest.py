@@ -130,6 +130,7 @@ def make_options(tmp_path: Path, remote: Path, agents_dir: Path) -> Callable[...
             "agents_dir": agents_dir,
             "workspace": tmp_path / f"ws{counter['n']}",
             "outputs_dir": tmp_path / f"out{counter['n']}",
+            "state_dir": tmp_path / f"state{counter['n']}",
             "remote_url": str(remote),
         }
         values.update(overrides)

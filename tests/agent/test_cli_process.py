@@ -1,4 +1,5 @@
-"""`pressplay agent run` as the agent-step container runs it: a process configured by PRESSPLAY_* only."""
+"""`pressplay agent checkout|run|push` as the agent-step containers run them: processes configured by
+PRESSPLAY_* only, one after the other on a shared workspace and outputs directory."""
 
 from __future__ import annotations
 
@@ -35,30 +36,31 @@ def test_agent_run_from_environment_variables(tmp_path: Path, remote: Path, agen
         "HOME": str(tmp_path / "home"),
         "DEMO_MODE": "good",
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "pressplay", "agent", "run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "[agent] agent: attempt 1 mode good" in proc.stdout
+    logs = _phases(env)
+    assert "[agent] agent: attempt 1 mode good" in logs["run"]
     outputs = tmp_path / "outputs"
     sha = (outputs / "commit-sha").read_text()
     assert sha == git(remote, "rev-parse", "pressplay/task-1")
     assert json.loads((outputs / "changed-files").read_text()) == ["greeting.py"]
     assert json.loads((outputs / "gate-report.json").read_text())["passed"] is True
 
-    again = subprocess.run(
-        [sys.executable, "-m", "pressplay", "agent", "run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert again.returncode == 0
+    again = _phases(env)
+    assert "[agent]" not in again["run"]
     assert (outputs / "status").read_text() == "existing"
     assert (outputs / "commit-sha").read_text() == sha
+
+
+def _phases(env: dict[str, str]) -> dict[str, str]:
+    logs = {}
+    for phase in ("checkout", "run", "push"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pressplay", "agent", phase],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, phase + ": " + proc.stdout + proc.stderr
+        logs[phase] = proc.stdout
+    return logs

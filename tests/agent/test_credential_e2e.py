@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pressplay.agent.credential import helper_command
 from pressplay.agent.git import Git, GitError
 from pressplay.testing.github_emulator import GitHubEmulator
 
@@ -91,7 +92,7 @@ def test_helper_process_mints_a_working_token_for_the_repository(front: Any, tmp
     emulator, url, _ = front
     host = url.removeprefix("http://")
     proc = subprocess.run(
-        [sys.executable, "-m", "pressplay.agent.credential", "get"],
+        [sys.executable, "-I", "-m", "pressplay.agent.credential", "--repo", "acme/widgets", "get"],
         input=f"protocol=http\nhost={host}\npath=acme/widgets.git\n\n",
         env=_env(emulator, url, tmp_path),
         capture_output=True,
@@ -115,7 +116,7 @@ def test_git_gets_the_token_only_through_the_helper(front: Any, tmp_path: Path) 
     # a user config that would store credentials on disk: pressplay's helper list must replace it
     (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
     repo = tmp_path / "repo"
-    git = Git(repo, env=_env(emulator, url, home))
+    git = Git(repo, env=_env(emulator, url, home), helper=helper_command("acme/widgets", "write"))
     repo.mkdir()
     git.run("init", "-q")
     git.run("remote", "add", "origin", f"{url}/acme/widgets.git")

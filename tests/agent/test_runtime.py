@@ -282,6 +282,7 @@ def test_hooks_the_agent_plants_never_run(
         "import os, pathlib, stat\n"
         "for hook in ('pre-commit', 'post-commit', 'pre-push', 'reference-transaction'):\n"
         "    path = pathlib.Path('.git/hooks') / hook\n"
+        "    path.parent.mkdir(exist_ok=True)\n"
         f"    path.write_text('#!/bin/sh\\necho ran >> {marker}\\n')\n"
         "    path.chmod(0o755)\n"
         'pathlib.Path(\'h.py\').write_text(\'"""H."""\\n\')\n'

@@ -128,49 +128,61 @@ def test_task_prompt_lookup_order(tmp_path: Path) -> None:
         find_task_prompt(tmp_path, "3", ".", "nope.md")
 
 
-def test_credential_helper_answers_only_for_github() -> None:
+def test_credential_helper_answers_only_for_the_task_repository() -> None:
     settings = Settings(github_api_url="https://api.github.com", github_app_id="1")
-    minted: list[str] = []
+    minted: list[tuple[str, str]] = []
 
-    def minter(_settings: Settings, repo: str) -> str:
-        minted.append(repo)
+    def minter(_settings: Settings, repo: str, permission: str) -> str:
+        minted.append((repo, permission))
         return "ghs_" + "t" * 36
 
     request = read_request(io.StringIO("protocol=https\nhost=github.com\npath=acme/api.git\n\n"))
-    out, err = answer("get", request, settings, minter)
+    out, err = answer("get", request, settings, repo="acme/api", minter=minter)
     assert err is None
     assert out == f"username=x-access-token\npassword=ghs_{'t' * 36}\n\n"
-    assert minted == ["acme/api"]
-    assert answer("get", {"protocol": "https", "host": "gitlab.com", "path": "a/b"}, settings, minter) == (
-        "",
-        None,
+    assert minted == [("acme/api", "write")]
+    _, err = answer("get", request, settings, repo="acme/api", permission="read", minter=minter)
+    assert minted[-1] == ("acme/api", "read")
+    # another host, another repository of the installation, another scheme: no credentials, a reason
+    for other in (
+        {"protocol": "https", "host": "gitlab.com", "path": "acme/api.git"},
+        {"protocol": "https", "host": "github.com", "path": "acme/secret.git"},
+        {"protocol": "https", "host": "github.com", "path": "acme/api.git/../secret.git"},
+        {"protocol": "http", "host": "github.com", "path": "acme/api.git"},
+        {"url": "https://github.com/acme/other.git"},
+    ):
+        out, err = answer("get", other, settings, repo="acme/api", minter=minter)
+        assert out == "" and err is not None and "no credentials" in err, other
+    assert len(minted) == 2
+    assert answer("store", request, settings, repo="acme/api", minter=minter) == ("", None)
+    assert answer("erase", request, settings, repo="acme/api", minter=minter) == ("", None)
+    _, err = answer(
+        "get", {"protocol": "https", "host": "github.com"}, settings, repo="acme/api", minter=minter
     )
-    assert answer("store", request, settings, minter) == ("", None)
-    assert answer("erase", request, settings, minter) == ("", None)
-    _, err = answer("get", {"protocol": "https", "host": "github.com"}, settings, minter)
     assert err is not None and "useHttpPath" in err
 
-    def broken(_settings: Settings, _repo: str) -> str:
+    def broken(_settings: Settings, _repo: str, _permission: str) -> str:
         raise RuntimeError(
             "no installation; key -----BEGIN RSA PRIVATE KEY-----abc-----END RSA PRIVATE KEY-----"
         )
 
-    _, err = answer("get", request, settings, broken)
+    _, err = answer("get", request, settings, repo="acme/api", minter=broken)
     assert err is not None and "no token for acme/api" in err and "abc" not in err
 
 
 def test_credential_helper_cli_usage_and_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert credential_main([]) == 2
     assert "usage" in capsys.readouterr().err
-    # git runs the helper as a separate process: a foreign host gets an empty answer and exit 0
+    assert credential_main(["--repo", "not a repo", "get"]) == 2
+    # git runs the helper as a separate process: a foreign host gets an empty answer and a reason
     proc = subprocess.run(
-        [sys.executable, "-m", "pressplay.agent.credential", "get"],
+        [sys.executable, "-I", "-m", "pressplay.agent.credential", "--repo", "a/b", "get"],
         input="protocol=https\nhost=example.com\npath=a/b.git\n\n",
         capture_output=True,
         text=True,
         check=False,
     )
-    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stdout == "" and "no credentials" in proc.stderr
 
 
 def test_remote_urls() -> None:

@@ -1,13 +1,18 @@
-"""``pressplay agent``: ``run`` one agent step; ``profiles`` checks an agents directory.
+"""``pressplay agent``: the three phases of one agent step; ``profiles`` checks an agents directory.
 
-Every ``run`` option is also the variable ``PRESSPLAY_<OPTION>`` (``--task-id`` → ``PRESSPLAY_TASK_ID``);
-flags win. Exit codes: 0 done (committed, already done, or nothing to change), 1 gates failed,
-2 invalid input, 3 the agent failed, 4 git failed, 5 an unexpected error.
+``checkout`` (holds the App key: a fresh checkout, the trusted start recorded), ``run`` (the agent,
+the gates and a local commit; no key, no token), ``push`` (holds the App key: verifies the commit and
+pushes it to the task's branch). The ``agent-step`` template runs them as three containers of one
+pod; see docs/agent-image.md. Every option is also the variable ``PRESSPLAY_<OPTION>``
+(``--task-id`` → ``PRESSPLAY_TASK_ID``); flags win. Exit codes: 0 done (committed, already done, or
+nothing to change), 1 gates failed, 2 invalid input, 3 the agent failed, 4 git failed, 5 an
+unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,11 +34,25 @@ def _bool(value: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pressplay agent", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run",
-        help="run one agent step: checkout, agent, gates, commit, push, output files",
-        description="Run one agent step. Every option is also PRESSPLAY_<OPTION>; flags win.",
-    )
+    for name, help_ in PHASES.items():
+        _add_step_options(
+            sub.add_parser(
+                name, help=help_, description=f"{help_}. Every option is also PRESSPLAY_<OPTION>; flags win."
+            )
+        )
+    profiles = sub.add_parser("profiles", help="validate agents.yaml and list the profiles")
+    profiles.add_argument("--agents-dir", type=Path, default=None, help="default /etc/pressplay/agents")
+    return parser
+
+
+PHASES = {
+    "checkout": "check out the task branch in a fresh workspace and record the trusted start (holds the App key)",
+    "run": "run the agent, the gates and a local commit in the checked-out workspace (no key, no token)",
+    "push": "verify the agent's commit and push it to the task branch (holds the App key)",
+}
+
+
+def _add_step_options(run: argparse.ArgumentParser) -> None:
     add = run.add_argument
     add("--repo", help="owner/name")
     add("--base", help="branch a new branch starts from (default main)")
@@ -52,14 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--agents-dir", type=Path, help="the mounted agents ConfigMap (default /etc/pressplay/agents)")
     add("--workspace", type=Path, help="where the repository is cloned (default /workspace)")
     add("--outputs-dir", type=Path, help="where Argo output files go (default /tmp/outputs)")
+    add("--state-dir", type=Path, help="checkout's record for push (default /var/run/pressplay/state)")
     add("--remote-url", help="git remote (default: the GitHub HTTPS URL of --repo)")
     add("--agent-command", help="replace the profile's command (shell-style argv, no shell is used)")
     add("--git-author-name", help="commit author name")
     add("--git-author-email", help="commit author email")
-    add("--push", type=_bool, help="push the commit (default true)")
-    profiles = sub.add_parser("profiles", help="validate agents.yaml and list the profiles")
-    profiles.add_argument("--agents-dir", type=Path, default=None, help="default /etc/pressplay/agents")
-    return parser
+    add("--push", type=_bool, help="push the commit (default true; `push` ignores it)")
 
 
 def main(argv: Sequence[str]) -> int:
@@ -77,6 +94,9 @@ def main(argv: Sequence[str]) -> int:
             command = profile.command[0] if profile.command else "(gates only)"
             print(f"{name}: {command}; {gates}")
         return 0
+    from pressplay.redact import register_environment
+
+    register_environment(os.environ)  # before anything can print a secret of this process
     flags = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         options = AgentOptions.from_sources(flags)
@@ -85,15 +105,26 @@ def main(argv: Sequence[str]) -> int:
             where = ".".join(str(p) for p in error["loc"]) or "options"
             flag = "--" + where.replace("_", "-")
             print(
-                f"pressplay agent run: {where} ({flag} or PRESSPLAY_{where.upper()}): {error['msg']}",
+                f"pressplay agent {args.command}: {where} ({flag} or PRESSPLAY_{where.upper()}): {error['msg']}",
                 file=sys.stderr,
             )
         return 2
-    from pressplay.agent.runtime import run_step
+    if args.command == "checkout":
+        from pressplay.agent.checkout import checkout_phase
 
-    result = run_step(options)
+        os.umask(0o002)  # the agent (another UID, the workspace's group) writes in this checkout
+        failed = checkout_phase(options)
+        code = failed.exit_code if failed is not None else 0
+    elif args.command == "push":
+        from pressplay.agent.push import push_phase
+
+        code = push_phase(options).exit_code
+    else:
+        from pressplay.agent.runtime import agent_phase
+
+        code = agent_phase(options).exit_code
     _flush_telemetry()
-    return result.exit_code
+    return code
 
 
 def _flush_telemetry() -> None:

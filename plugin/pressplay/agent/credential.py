@@ -1,11 +1,18 @@
-"""``pressplay git-credential``: a git credential helper backed by the GitHub App.
+"""``pressplay git-credential``: a git credential helper backed by the GitHub App, for one repository.
 
-git runs it (configured per command by :mod:`pressplay.agent.git`) with ``get``, ``store`` or
-``erase`` and the request on stdin (``protocol=https``, ``host=github.com``, ``path=owner/name.git``).
-For ``get`` on the GitHub host it mints an installation token for that one repository, narrowed to
-``contents: write``, and hands it to git on stdout as ``username=x-access-token`` /
-``password=<token>``. ``store`` and ``erase`` are no-ops: the token is never kept, on disk or
-anywhere else. A host other than GitHub's gets no answer, so git falls through to its other means.
+git runs it (configured per command by :mod:`pressplay.agent.git`, never from a repository's config)
+as ``pressplay git-credential --repo OWNER/NAME [--permission read|write] get`` with the request on
+stdin (``protocol=https``, ``host=github.com``, ``path=owner/name.git``; pressplay always sets
+``credential.useHttpPath``). It answers only a request for exactly the task repository's URL on the
+GitHub of the settings (``remote_url_for(repo, PRESSPLAY_GITHUB_API_URL)``): same scheme, host and
+path. Any other host or path (a ``pushurl`` an agent planted, another repository of the installation)
+gets no credentials and a line on stderr. The token it hands to git (``username=x-access-token`` /
+``password=<token>``) is minted for that one repository with ``contents: write`` (push) or
+``contents: read`` (checkout) only. ``store`` and ``erase`` are no-ops: the token is never kept.
+
+git starts it through :func:`helper_command`: this interpreter with ``-I`` (isolated mode: neither
+the working directory nor ``PYTHON*`` variables reach ``sys.path``), so a ``pressplay/`` package
+committed at the top of a repository cannot shadow pressplay inside the helper.
 
 Settings come from ``PRESSPLAY_GITHUB_APP_ID``, ``PRESSPLAY_GITHUB_PRIVATE_KEY_FILE``,
 ``PRESSPLAY_GITHUB_API_URL`` (and ``PRESSPLAY_GITHUB_INSTALLATION_ID`` when fixed).
@@ -13,16 +20,21 @@ Settings come from ``PRESSPLAY_GITHUB_APP_ID``, ``PRESSPLAY_GITHUB_PRIVATE_KEY_F
 
 from __future__ import annotations
 
+import argparse
+import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Literal, TextIO
 from urllib.parse import urlsplit
 
 from pressplay.config import Settings
 from pressplay.redact import redact
 
-TokenMinter = Callable[[Settings, str], str]
+Permission = Literal["read", "write"]
+TokenMinter = Callable[[Settings, str, Permission], str]
 GIT_USERNAME = "x-access-token"
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 def git_host(api_url: str) -> str:
@@ -46,11 +58,25 @@ def remote_url_for(repo: str, api_url: str) -> str:
     return f"{scheme}://{git_host(api_url)}{path}/{repo}.git"
 
 
-def mint_token(settings: Settings, repo: str) -> str:
-    """An installation token for ``repo`` alone, with ``contents: write`` only."""
+def helper_command(repo: str, permission: Permission) -> str:
+    """The helper as git runs it: a shell command (``!`` prefix) git appends ``get``/``store``/``erase`` to.
+
+    This interpreter by absolute path, isolated (``-I``), so nothing in the working directory or the
+    environment can put another ``pressplay`` package in front of ours.
+    """
+    if not _REPO_RE.match(repo):
+        raise ValueError(f"{repo!r} is not owner/name")
+    return (
+        f"!{shlex.quote(sys.executable)} -I -m pressplay.agent.credential "
+        f"--repo {shlex.quote(repo)} --permission {permission}"
+    )
+
+
+def mint_token(settings: Settings, repo: str, permission: Permission) -> str:
+    """An installation token for ``repo`` alone, with ``contents: <permission>`` only."""
     from pressplay.github import clients_for
 
-    return clients_for(settings).installation_token(repo, permissions={"contents": "write"})
+    return clients_for(settings).installation_token(repo, permissions={"contents": permission})
 
 
 def read_request(stream: TextIO) -> dict[str, str]:
@@ -66,55 +92,80 @@ def read_request(stream: TextIO) -> dict[str, str]:
     return request
 
 
-def repo_of(request: dict[str, str]) -> str | None:
-    path = request.get("path", "").strip("/")
-    if not path and "url" in request:
-        path = urlsplit(request["url"]).path.strip("/")
-    path = path.removesuffix(".git")
-    parts = path.split("/")
-    return "/".join(parts[-2:]) if len(parts) >= 2 else None
+def _norm_path(path: str) -> str:
+    return path.strip("/").removesuffix(".git").lower()
+
+
+def request_matches(request: dict[str, str], allowed_url: str) -> str | None:
+    """None when ``request`` asks for exactly ``allowed_url``; else why it does not."""
+    allowed = urlsplit(allowed_url)
+    if "url" in request and not request.get("host"):
+        asked = urlsplit(request["url"])
+        protocol, host, path = asked.scheme, asked.netloc.rpartition("@")[2], asked.path
+    else:
+        protocol, host, path = request.get("protocol", ""), request.get("host", ""), request.get("path", "")
+    if protocol != allowed.scheme or host.lower() != allowed.netloc.lower():
+        return f"{protocol or '?'}://{host or '?'} is not the task repository's host"
+    if not path:
+        return "git did not send the repository path; set credential.useHttpPath=true (pressplay does)"
+    if _norm_path(path) != _norm_path(allowed.path):
+        return f"/{path.strip('/')} is not the task repository"
+    return None
 
 
 def answer(
     action: str,
     request: dict[str, str],
     settings: Settings,
+    *,
+    repo: str,
+    permission: Permission = "write",
     minter: TokenMinter = mint_token,
 ) -> tuple[str, str | None]:
     """(what to print on stdout, an error for stderr or None) for one helper call."""
     if action != "get":
         return "", None
-    host = git_host(settings.github_api_url)
-    if request.get("host", "") != host or request.get("protocol") not in {"https", "http"}:
-        return "", None
-    repo = repo_of(request)
-    if repo is None:
-        return "", (
-            "pressplay git-credential: git did not send the repository path; "
-            "set credential.useHttpPath=true (pressplay agent does)"
-        )
+    allowed = remote_url_for(repo, settings.github_api_url)
+    refused = request_matches(request, allowed)
+    if refused is not None:
+        return "", f"pressplay git-credential: no credentials: {refused} ({allowed})"
     try:
-        token = minter(settings, repo)
+        token = minter(settings, repo, permission)
     except Exception as exc:  # every failure becomes one clear line; never a trace
         return "", f"pressplay git-credential: no token for {repo}: {redact(str(exc))}"
     return f"username={GIT_USERNAME}\npassword={token}\n\n", None
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pressplay git-credential",
+        description="git credential helper for one repository (git runs this; see `git help credentials`)",
+    )
+    parser.add_argument("--repo", required=True, help="the only repository to answer for, owner/name")
+    parser.add_argument(
+        "--permission", choices=("read", "write"), default="write", help="contents: read|write"
+    )
+    parser.add_argument("action", choices=("get", "store", "erase"))
+    return parser
+
+
 def main(argv: Sequence[str]) -> int:
-    args = list(argv)
-    if len(args) != 1 or args[0] not in {"get", "store", "erase"}:
-        print(
-            "usage: pressplay git-credential get|store|erase  (git runs this; see `git help credentials`)",
-            file=sys.stderr,
-        )
+    try:
+        args = build_parser().parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 2)
+    if not _REPO_RE.match(args.repo):
+        print(f"pressplay git-credential: --repo {args.repo!r} is not owner/name", file=sys.stderr)
         return 2
     request = read_request(sys.stdin)
+    if args.action != "get":
+        return 0
     try:
         settings = Settings()
     except Exception as exc:
         print(f"pressplay git-credential: invalid settings: {redact(str(exc))}", file=sys.stderr)
         return 1
-    out, error = answer(args[0], request, settings)
+    out, error = answer(args.action, request, settings, repo=args.repo, permission=args.permission)
     if error:
         print(error, file=sys.stderr)
         return 1

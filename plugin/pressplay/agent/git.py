@@ -1,19 +1,23 @@
 """Git for one agent step: checkout, the resume check, one commit with trailers, a non-force push.
 
-Authentication: every command that talks to the remote runs with
-``-c credential.helper= -c credential.helper=<pressplay git-credential> -c credential.useHttpPath=true``.
-The empty value first clears helpers from the user's or system's config (a ``store`` helper would
-write the token to ``~/.git-credentials``); ours mints the token on demand and prints it to git through
-a pipe. The remote URL never carries credentials and nothing is written to ``.git/config``. Hooks and
-fsmonitor commands are switched off for every command, since the agent controls the checkout.
+Authentication (checkout and push only, the phases that hold the App key): every command that talks
+to the remote runs with ``-c credential.helper= -c credential.helper=<pressplay git-credential --repo
+R> -c credential.useHttpPath=true``. The empty value first clears helpers from any other config (a
+``store`` helper would write the token to ``~/.git-credentials``); ours answers for the task
+repository's URL only and mints the token on demand, through a pipe. The remote URL never carries
+credentials and nothing is written to ``.git/config``.
+
+Hardening: git runs with a minimal environment (no ``GIT_*`` variable of the caller survives;
+``GIT_CONFIG_NOSYSTEM=1``, ``GIT_CONFIG_GLOBAL=/dev/null``), hooks and fsmonitor commands off for
+every command. The checkout is made in a fresh, empty workspace; the push never runs git in the
+workspace at all (:mod:`pressplay.agent.push` reads only its objects).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
+import re
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,21 +27,54 @@ from pressplay.redact import redact
 TASK_TRAILER = "Pressplay-Task"
 STEP_TRAILER = "Pressplay-Step"
 GIT_TIMEOUT_SECONDS = 300.0
-
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 #: The agent can write anything into the checkout, ``.git/`` included. None of it may run code in our
-#: git commands (which carry the credential helper): no hooks (a ``pre-push`` hook could ask the helper
-#: for a token), no fsmonitor command.
+#: git commands: no hooks (a ``pre-push`` hook could ask the helper for a token), no fsmonitor command.
 _HARDENING = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+#: Variables a key-holding git keeps from its caller (everything else, ``GIT_*`` above all, is dropped).
+_KEEP = (
+    "PATH",
+    "LANG",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "no_proxy",
+)
 
 
 class GitError(RuntimeError):
     """A git command failed; the message carries git's (redacted) stderr and what to check."""
 
 
-def credential_helper_command() -> str:
-    """The helper as git runs it: a shell command (``!`` prefix) that gets ``get``/``store``/``erase``."""
-    return f"!{shlex.quote(sys.executable)} -m pressplay.agent.credential"
+def git_env(base: Mapping[str, str], *, home: Path | None = None, keep_all: bool = False) -> dict[str, str]:
+    """The environment of one git command.
+
+    ``keep_all`` keeps the caller's variables (the agent phase: no secret is there), else only
+    :data:`_KEEP` and ``PRESSPLAY_GITHUB_*`` (what the credential helper reads) survive. Either way no
+    ``GIT_*`` variable of the caller survives, system and global config are off and prompts disabled.
+    """
+    if keep_all:
+        env = {k: v for k, v in base.items() if not k.startswith("GIT_")}
+    else:
+        env = {k: v for k, v in base.items() if k in _KEEP or k.startswith("PRESSPLAY_GITHUB_")}
+    env.setdefault("PATH", os.defpath)
+    if home is not None:
+        env["HOME"] = str(home)
+        env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="",
+        SSH_ASKPASS="",
+        GCM_INTERACTIVE="never",
+        LC_ALL="C",
+    )
+    return env
 
 
 @dataclass(frozen=True)
@@ -47,43 +84,42 @@ class StepCommit:
 
 
 class Git:
-    """A repository checkout driven with plain ``git`` commands (no shell)."""
+    """A repository driven with plain ``git`` commands (no shell)."""
 
     def __init__(
-        self, root: Path, *, env: Mapping[str, str] | None = None, helper: str | None = None
+        self,
+        root: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        helper: str | None = None,
+        home: Path | None = None,
+        keep_env: bool = True,
     ) -> None:
         self.root = root
-        base_env = dict(os.environ if env is None else env)
-        base_env.update(
-            GIT_TERMINAL_PROMPT="0",
-            GIT_ASKPASS="",
-            SSH_ASKPASS="",
-            GCM_INTERACTIVE="never",
-            LC_ALL="C",
-        )
-        base_env.pop("GIT_DIR", None)
-        base_env.pop("GIT_WORK_TREE", None)
-        self.env = base_env
-        self.helper = credential_helper_command() if helper is None else helper
+        self.env = git_env(os.environ if env is None else env, home=home, keep_all=keep_env)
+        self.helper = helper
 
     # -- plumbing ---------------------------------------------------------------------------
     def _auth_flags(self) -> list[str]:
-        return [
-            "-c",
-            "credential.helper=",
-            "-c",
-            f"credential.helper={self.helper}",
-            "-c",
-            "credential.useHttpPath=true",
-        ]
+        flags = ["-c", "credential.helper="]
+        if self.helper:
+            flags += ["-c", f"credential.helper={self.helper}"]
+        return [*flags, "-c", "credential.useHttpPath=true"]
 
-    def run(self, *args: str, remote: bool = False, check: bool = True, stdin: str | None = None) -> str:
+    def run(
+        self,
+        *args: str,
+        remote: bool = False,
+        check: bool = True,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
         argv = ["git", *_HARDENING, *(self._auth_flags() if remote else []), *args]
         try:
             proc = subprocess.run(
                 argv,
                 cwd=self.root,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 input=stdin,
                 capture_output=True,
                 text=True,
@@ -99,20 +135,33 @@ class Git:
             raise GitError(f"git {' '.join(args[:2])} failed (exit {proc.returncode}): {detail}")
         return proc.stdout
 
+    def succeeds(self, *args: str) -> bool:
+        """Whether a (local) git command exits 0."""
+        argv = ["git", *_HARDENING, *args]
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=self.root,
+                env=self.env,
+                capture_output=True,
+                timeout=GIT_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise GitError(f"git {args[0]} timed out after {GIT_TIMEOUT_SECONDS:.0f}s") from exc
+        return proc.returncode == 0
+
     # -- checkout ---------------------------------------------------------------------------
     def prepare(self, remote_url: str, *, branch: str, base: str) -> bool:
         """Fetch and check out ``branch`` (from the remote when it exists, else from ``base``).
 
+        The workspace must be empty or absent (:func:`pressplay.agent.checkout.checkout` makes it so).
         Returns whether the branch already existed on the remote.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        if not (self.root / ".git").exists():
-            self.run("init", "--quiet")
-            self.run("remote", "add", "origin", remote_url)
-        else:
-            current = self.run("remote", "get-url", "origin", check=False).strip()
-            if current != remote_url:
-                self.run("remote", "set-url", "origin", remote_url)
+        # --shared=group: the agent runs under another UID in the workspace's group (agent-step.yaml).
+        self.run("init", "--quiet", "--shared=group", "--template=")
+        self.run("remote", "add", "origin", remote_url)
         heads = self.run("ls-remote", "--heads", "origin", base, branch, remote=True)
         found = {line.split("\t", 1)[1].strip() for line in heads.splitlines() if "\t" in line}
         if f"refs/heads/{base}" not in found:
@@ -124,7 +173,6 @@ class Git:
         self.run("fetch", "--quiet", "--no-tags", "origin", *refspecs, remote=True)
         start = f"origin/{branch}" if exists else f"origin/{base}"
         self.run("checkout", "--quiet", "--force", "-B", branch, start)
-        self.run("clean", "-ffdq")
         return exists
 
     # -- queries ----------------------------------------------------------------------------
@@ -134,13 +182,13 @@ class Git:
     def current_branch(self) -> str:
         return self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
 
-    def find_step_commit(self, *, task: str, step: str, base: str) -> StepCommit | None:
-        """The commit on this branch (not on ``base``) whose trailers name this task and step."""
+    def find_step_commit(self, *, task: str, step: str, base: str, head: str = "HEAD") -> StepCommit | None:
+        """The commit on ``head`` (not on ``base``) whose trailers name this task and step."""
         fmt = (
             f"%H%x1f%s%x1f%(trailers:key={TASK_TRAILER},valueonly,separator=%x2c)"
             f"%x1f%(trailers:key={STEP_TRAILER},valueonly,separator=%x2c)%x1e"
         )
-        out = self.run("log", f"--format={fmt}", f"origin/{base}..HEAD")
+        out = self.run("log", f"--format={fmt}", f"{base}..{head}")
         for record in out.split("\x1e"):
             parts = record.strip("\n").split("\x1f")
             if len(parts) != 4:
@@ -172,14 +220,3 @@ class Git:
         )
         self.run("-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-F", "-", stdin=body)
         return self.head()
-
-    def push(self, branch: str) -> None:
-        try:
-            self.run("push", "--quiet", "--porcelain", "origin", f"HEAD:refs/heads/{branch}", remote=True)
-        except GitError as exc:
-            if "rejected" in str(exc) or "non-fast-forward" in str(exc) or "fetch first" in str(exc):
-                raise GitError(
-                    f"push to {branch!r} was rejected: the branch moved on the remote while this step ran. "
-                    "Run the step again; it starts from the new tip."
-                ) from exc
-            raise

@@ -23,6 +23,7 @@ ENV_PREFIX = "PRESSPLAY_"
 DEFAULT_AGENTS_DIR = Path("/etc/pressplay/agents")
 DEFAULT_WORKSPACE = Path("/workspace")
 DEFAULT_OUTPUTS_DIR = Path("/tmp/outputs")  # noqa: S108 - the path the agent-step template reads
+DEFAULT_STATE_DIR = Path("/var/run/pressplay/state")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # git check-ref-format, restricted further to characters that need no quoting anywhere.
@@ -67,6 +68,11 @@ class AgentOptions(BaseModel):
     agents_dir: Path = Field(DEFAULT_AGENTS_DIR, description="Where the agents ConfigMap is mounted.")
     workspace: Path = Field(DEFAULT_WORKSPACE, description="Where the repository is cloned.")
     outputs_dir: Path = Field(DEFAULT_OUTPUTS_DIR, description="Where the Argo output files are written.")
+    state_dir: Path = Field(
+        DEFAULT_STATE_DIR,
+        description="Where checkout records the trusted start of the step for push (a volume the agent's "
+        "container does not mount).",
+    )
     remote_url: str | None = Field(
         None,
         description="Git remote. Default: `https://<GitHub host>/<repo>.git` from PRESSPLAY_GITHUB_API_URL. "

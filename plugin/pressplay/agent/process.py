@@ -1,7 +1,10 @@
 """Run a command without a shell: stream its output (redacted) to a sink, keep a tail, enforce a timeout.
 
 The command runs in its own process group so a timeout stops its children too (an agent CLI spawns
-tools; ``cargo`` spawns ``rustc``).
+tools; ``cargo`` spawns ``rustc``); whatever is left of the group when the command ends is stopped as
+well, so nothing the agent started keeps running while pressplay commits. The output is redacted as
+one stream (:class:`pressplay.redact.StreamRedactor`): a private key printed over many lines is
+masked on every line.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from pressplay.redact import redact
+from pressplay.redact import StreamRedactor
 
 TAIL_LINES = 400
 #: Seconds between SIGTERM and SIGKILL when a command times out.
@@ -112,10 +115,11 @@ def run_streaming(
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     count = 0
+    redactor = StreamRedactor()
     assert proc.stdout is not None
     try:
         for raw in proc.stdout:
-            line = redact(raw.rstrip("\n"))
+            line = redactor.line(raw.rstrip("\n"))
             count += 1
             tail.append(line)
             if sink is not None:
@@ -126,6 +130,8 @@ def run_streaming(
         timer.cancel()
         if proc.poll() is None:
             _stop(proc)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what the command left running in its group
         proc.stdout.close()
     return ProcessResult(
         argv=argv,

@@ -5,11 +5,19 @@ Taskmaster files of the task (``.taskmaster/docs/task-<id>/prompt.md``, the same
 ``.taskmaster/tasks/task_<id>.txt``); the task's entry in ``.taskmaster/tasks/tasks.json`` (title,
 description, details, test strategy). Context files (a PR comment, failing check logs) are quoted as
 data with their file name; they are never treated as instructions from the platform team.
+
+Files of the repository are read with :func:`read_repository_file`: a regular file inside the
+workspace, reached without following a symbolic link. An earlier agent could have committed
+``task/prompt.md`` as a link to a key file; that run stops with a message naming the link instead of
+putting the file into the prompt.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +41,63 @@ class Prompt:
         if not self.system.strip():
             return self.user
         return f"{self.system.rstrip()}\n\n---\n\n{self.user}"
+
+
+#: A repository file read into a prompt is read at most this far.
+MAX_PROMPT_FILE_BYTES = 1024 * 1024
+
+
+def _refuse(rel: str, why: str) -> PromptError:
+    return PromptError(
+        f"{rel!r} {why}: pressplay reads task prompts only from regular files inside the repository, "
+        "never through a symbolic link (an agent may have planted it); replace it with a plain file"
+    )
+
+
+def repository_entry_exists(root: Path, rel: str) -> bool:
+    """Whether ``rel`` names anything in the workspace (a symbolic link counts; nothing is followed)."""
+    return os.path.lexists(root / rel)
+
+
+def read_repository_file(root: Path, rel: str) -> str:
+    """The text of the regular file ``rel`` inside ``root``; :class:`PromptError` for anything else.
+
+    ``rel`` must be relative without ``..``; no component of the path may be a symbolic link (each is
+    checked with ``lstat``, and the file is opened with ``O_NOFOLLOW``); the file must be a regular
+    file of at most :data:`MAX_PROMPT_FILE_BYTES`.
+    """
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        raise _refuse(rel, "is not a path inside the repository")
+    current = root
+    for i, part in enumerate(parts):
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            raise PromptError(f"{rel!r} does not exist in the repository at this branch") from None
+        except OSError as exc:
+            raise PromptError(f"{rel!r} cannot be read: {exc.strerror}") from exc
+        if stat.S_ISLNK(info.st_mode):
+            where = "is" if i == len(parts) - 1 else f"goes through {'/'.join(parts[: i + 1])!r}, which is"
+            raise _refuse(rel, f"{where} a symbolic link")
+        if i < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+            raise PromptError(f"{rel!r} does not exist in the repository at this branch")
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(rel, "is not a regular file")
+    try:
+        fd = os.open(current, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _refuse(rel, "is a symbolic link") from exc
+        raise PromptError(f"{rel!r} cannot be read: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise _refuse(rel, "is not a regular file")
+        data = handle.read(MAX_PROMPT_FILE_BYTES + 1)
+    if len(data) > MAX_PROMPT_FILE_BYTES:
+        raise PromptError(f"{rel!r} is larger than {MAX_PROMPT_FILE_BYTES} bytes; a task prompt is text")
+    return data.decode("utf-8", errors="replace")
 
 
 def _candidates(task_id: str, workdir: str) -> list[str]:
@@ -68,12 +133,13 @@ def _from_tasks_json(root: Path, task_id: str, workdir: str) -> tuple[str, str] 
     prefixes = [""] if workdir in {".", ""} else [workdir.rstrip("/") + "/", ""]
     for prefix in prefixes:
         for rel in (f"{prefix}.taskmaster/tasks/tasks.json", f"{prefix}docs/.taskmaster/tasks/tasks.json"):
-            path = root / rel
-            if not path.is_file():
+            if not repository_entry_exists(root, rel):
                 continue
             try:
-                tasks = _tasks_of(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
+                tasks = _tasks_of(json.loads(read_repository_file(root, rel)))
+            except ValueError as exc:
+                if isinstance(exc, PromptError):
+                    raise
                 continue
             for task in tasks:
                 if str(task.get("id")) == task_id:
@@ -93,17 +159,31 @@ def _from_tasks_json(root: Path, task_id: str, workdir: str) -> tuple[str, str] 
 def find_task_prompt(
     root: Path, task_id: str, workdir: str, prompt_path: str | None
 ) -> tuple[str, str] | None:
-    """(text, repository-relative source) of the task prompt, or None when the task has none."""
+    """(text, repository-relative source) of the task prompt, or None when the task has none.
+
+    The first candidate that exists is the prompt; a candidate that is a symbolic link (or reached
+    through one) stops the run with :class:`PromptError` rather than being skipped or followed.
+    """
     if prompt_path is not None:
-        path = root / prompt_path
-        if not path.is_file():
+        if not repository_entry_exists(root, prompt_path):
             raise PromptError(f"prompt_path {prompt_path!r} does not exist in the repository at this branch")
-        return path.read_text(encoding="utf-8"), prompt_path
+        return read_repository_file(root, prompt_path), prompt_path
     for rel in _candidates(task_id, workdir):
-        path = root / rel
-        if path.is_file():
-            return path.read_text(encoding="utf-8"), rel
+        if repository_entry_exists(root, rel) or _through_link(root, rel):
+            return read_repository_file(root, rel), rel
     return _from_tasks_json(root, task_id, workdir)
+
+
+def _through_link(root: Path, rel: str) -> bool:
+    """Whether a directory on the way to ``rel`` is a symbolic link (``task`` → ``/etc/pressplay``)."""
+    current = root
+    for part in Path(rel).parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            return True
+        if not current.is_dir():
+            return False
+    return False
 
 
 def _blank(path: Path) -> bool:

@@ -1,14 +1,26 @@
-"""One agent step from checkout to push: see :mod:`pressplay.agent` for the sequence."""
+"""The agent phase of one agent step (``pressplay agent run``), and the three phases in one process.
+
+``agent_phase`` is what the ``main`` container of ``agent-step`` runs, with no App key, no token and
+no secret of pressplay's anywhere it can reach: the resume check, the prompt, the agent CLI, the
+gates and one local commit with the step's trailers; then the output files. It never talks to the
+remote: ``pressplay agent checkout`` (:mod:`.checkout`) made the workspace before it, and
+``pressplay agent push`` (:mod:`.push`) pushes the commit after it, both in containers the agent
+cannot see.
+
+``run_step`` runs checkout, agent phase and push in this process, one after the other: for tests and
+for embedding. It gives no isolation between them; the pod (and ``pressplay demo``) does.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -16,15 +28,15 @@ from typing import Any, Literal, TextIO
 from pydantic import ValidationError
 
 from pressplay import telemetry
-from pressplay.agent.credential import remote_url_for
 from pressplay.agent.gates import GateReport, run_gates
 from pressplay.agent.git import STEP_TRAILER, TASK_TRAILER, Git, GitError
 from pressplay.agent.options import AgentOptions
 from pressplay.agent.process import run_streaming
 from pressplay.agent.profile import Profile, ProfileError, load_profile
 from pressplay.agent.prompt import Prompt, PromptError, assemble
+from pressplay.agent.state import read_regular_file, remove_unsafe_entries, write_file
 from pressplay.config import Settings
-from pressplay.redact import redact
+from pressplay.redact import redact, register_environment
 
 Status = Literal[
     "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed", "error"
@@ -50,19 +62,22 @@ OUTPUT_FILES: Mapping[str, str] = {
     "status": "status",
     "summary": "summary",
 }
-#: Files an agent itself may write into the outputs directory (paths given to it as variables).
+#: Files an agent itself writes (paths given to it as variables, in a scratch directory of its own);
+#: the agent phase copies them into the outputs directory as regular files.
 AGENT_OUTPUT_FILES: Mapping[str, str] = {
     "PRESSPLAY_VERDICT_FILE": "verdict.json",  # the acceptance agent's verdict
     "PRESSPLAY_TASK_FILE": "task.json",  # the triage agent's task
 }
 
-#: Variables the agent CLI never sees: the App's settings and any token someone left in the environment.
+#: Variables the agent CLI never sees: the App's settings and any token someone left in the environment
+#: (none of them is in the agent container's environment; this is a second line).
 _HIDDEN_ENV_PREFIXES = (
     "PRESSPLAY_GITHUB_",
     "GITHUB_TOKEN",
     "GH_TOKEN",
     "GH_ENTERPRISE_TOKEN",
     "PRESSPLAY_TOKEN",
+    "PRESSPLAY_STATE_DIR",
 )
 
 
@@ -103,14 +118,16 @@ class StepResult:
         }
 
 
-def write_outputs(result: StepResult, outputs_dir: Path) -> None:
-    """Write every output file (atomically each), redacted."""
+def write_output_values(values: Mapping[str, str], outputs_dir: Path) -> None:
+    """Write output files by parameter name (atomically each, redacted, never through a link)."""
     outputs_dir.mkdir(parents=True, exist_ok=True)
-    for name, value in result.outputs().items():  # verdict.json / task.json are the agent's own
-        target = outputs_dir / OUTPUT_FILES[name]
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(redact(value), encoding="utf-8")
-        tmp.replace(target)
+    for name, value in values.items():
+        write_file(outputs_dir / OUTPUT_FILES[name], redact(value))
+
+
+def write_outputs(result: StepResult, outputs_dir: Path) -> None:
+    """Write every output file of ``result``."""
+    write_output_values(result.outputs(), outputs_dir)
 
 
 def agent_env(base: Mapping[str, str], profile: Profile, extra: Mapping[str, str]) -> dict[str, str]:
@@ -120,7 +137,17 @@ def agent_env(base: Mapping[str, str], profile: Profile, extra: Mapping[str, str
     return env
 
 
-class _Log:
+def safe_directory_env(root: Path) -> dict[str, str]:
+    """Let git (ours and the agent's) work in a checkout another UID made (the checkout container's).
+
+    ``safe.directory`` counts only from protected configuration; ``GIT_CONFIG_COUNT`` is that.
+    """
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": str(root)}
+
+
+class Log:
+    """``[pressplay] ...`` lines on the step's log, redacted."""
+
     def __init__(self, sink: TextIO) -> None:
         self.sink = sink
 
@@ -153,7 +180,7 @@ def _run_agent(
     timeout: float,
     env: dict[str, str],
     sink: TextIO,
-    log: _Log,
+    log: Log,
 ) -> tuple[bool, str]:
     """Run the agent CLI once. Returns (ok, description)."""
     with tempfile.TemporaryDirectory(prefix="pressplay-prompt-") as scratch:
@@ -188,6 +215,48 @@ def _run_agent(
     return result.ok, result.describe()
 
 
+def traced(
+    name: str, options: AgentOptions, environ: Mapping[str, str], run: Callable[[], StepResult | None]
+) -> StepResult | None:
+    """Run one phase in a span with the step's correlation labels; an unexpected error is a result."""
+    attrs = {
+        "pressplay.repo": options.repo,
+        "pressplay.task": options.task_id,
+        "pressplay.agent": options.agent,
+        "pressplay.step": options.step_key,
+        # set by the agent-step template
+        "argo.workflow": environ.get("ARGO_WORKFLOW", ""),
+        "argo.node": environ.get("ARGO_NODE", ""),
+    }
+    with telemetry.tracer().start_as_current_span(name, attributes=attrs) as span:
+        try:
+            result = run()
+        except Exception as exc:  # a bug or the environment (disk full, ...): still write the outputs
+            span.record_exception(exc)
+            result = StepResult("error", f"pressplay agent failed unexpectedly: {type(exc).__name__}: {exc}")
+        span.set_attribute("pressplay.agent.status", result.status if result else "ok")
+        span.set_attribute("pressplay.agent.attempts", result.attempts if result else 0)
+    return result
+
+
+def agent_phase(
+    options: AgentOptions,
+    *,
+    sink: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> StepResult:
+    """The agent phase (``pressplay agent run``) in the workspace checkout made; writes the outputs."""
+    out = sink or sys.stdout
+    log = Log(out)
+    env = dict(os.environ if environ is None else environ)
+    register_environment(env)
+    result = traced("agent.step", options, env, lambda: _agent(options, out=out, log=log, base_env=env))
+    assert result is not None
+    write_outputs(result, options.outputs_dir)
+    log(f"{result.status}: {result.summary}")
+    return result
+
+
 def run_step(
     options: AgentOptions,
     *,
@@ -195,59 +264,58 @@ def run_step(
     settings: Settings | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> StepResult:
-    """Run one agent step and write its output files. Never raises for expected failures."""
-    out = sink or sys.stdout
-    log = _Log(out)
-    env = os.environ if environ is None else environ
-    attrs = {
-        "pressplay.repo": options.repo,
-        "pressplay.task": options.task_id,
-        "pressplay.agent": options.agent,
-        "pressplay.step": options.step_key,
-        # set by the agent-step template
-        "argo.workflow": env.get("ARGO_WORKFLOW", ""),
-        "argo.node": env.get("ARGO_NODE", ""),
-    }
-    with telemetry.tracer().start_as_current_span("agent.step", attributes=attrs) as span:
-        try:
-            result = _run(options, out=out, log=log, settings=settings, environ=environ)
-        except Exception as exc:  # a bug or the environment (disk full, ...): still write the outputs
-            span.record_exception(exc)
-            result = StepResult("error", f"pressplay agent failed unexpectedly: {type(exc).__name__}: {exc}")
-        span.set_attribute("pressplay.agent.status", result.status)
-        span.set_attribute("pressplay.agent.attempts", result.attempts)
-    write_outputs(result, options.outputs_dir)
-    log(f"{result.status}: {result.summary}")
-    return result
+    """Checkout, agent phase and push (when ``options.push``) in this process, one after the other."""
+    from pressplay.agent.checkout import checkout_phase
+    from pressplay.agent.push import push_phase
+
+    failed = checkout_phase(options, sink=sink, settings=settings, environ=environ)
+    if failed is not None:
+        return failed
+    result = agent_phase(options, sink=sink, environ=environ)
+    if not result.ok or not options.push:
+        return result
+    pushed = push_phase(options, sink=sink, settings=settings, environ=environ)
+    pushed.attempts, pushed.report = result.attempts, pushed.report or result.report
+    return pushed
 
 
-def _run(
-    options: AgentOptions,
-    *,
-    out: TextIO,
-    log: _Log,
-    settings: Settings | None,
-    environ: Mapping[str, str] | None,
-) -> StepResult:
-    base_env = dict(os.environ if environ is None else environ)
+def _collect_agent_files(scratch: Path, outputs_dir: Path) -> None:
+    """Copy what the agent wrote for the flow (verdict, task) into the outputs, as regular files."""
+    for name in AGENT_OUTPUT_FILES.values():
+        text = read_regular_file(scratch / name)
+        if text is not None:
+            write_file(outputs_dir / name, redact(text))
+
+
+def _agent(options: AgentOptions, *, out: TextIO, log: Log, base_env: dict[str, str]) -> StepResult:
     home = base_env.get("HOME")
     if home and not Path(home).exists():  # the template points HOME at an emptyDir path
         Path(home).mkdir(parents=True, exist_ok=True)
+    options.outputs_dir.mkdir(parents=True, exist_ok=True)
+    remove_unsafe_entries(options.outputs_dir)
+    for stale in AGENT_OUTPUT_FILES.values():  # a verdict of an earlier run must not count for this one
+        (options.outputs_dir / stale).unlink(missing_ok=True)
     try:
         profile = effective_profile(load_profile(options.agents_dir, options.agent), options.agent_command)
     except ProfileError as exc:
         return StepResult("invalid", str(exc))
-    remote = options.remote_url
-    if remote is None:
-        api_url = (settings or Settings()).github_api_url
-        remote = remote_url_for(options.repo, api_url)
     root = options.workspace
+    if not (root / ".git").is_dir():
+        return StepResult(
+            "invalid", f"no checkout in {root}: `pressplay agent checkout` runs before `pressplay agent run`"
+        )
     git = Git(root, env=base_env)
+    git.env.update(safe_directory_env(root))
     try:
-        log(f"checkout {options.repo} {options.branch} (base {options.base})")
-        git.prepare(remote, branch=options.branch, base=options.base)
+        if git.current_branch() != options.branch:
+            return StepResult(
+                "invalid",
+                f"the checkout in {root} is not on {options.branch!r}: run `pressplay agent checkout`",
+            )
         start = git.head()
-        existing = git.find_step_commit(task=options.task_id, step=options.step_key, base=options.base)
+        existing = git.find_step_commit(
+            task=options.task_id, step=options.step_key, base=f"origin/{options.base}"
+        )
     except GitError as exc:
         return StepResult("git-failed", str(exc))
     if existing is not None:
@@ -260,14 +328,13 @@ def _run(
             changed_files=files,
             pushed=True,
         )
-    options.outputs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in AGENT_OUTPUT_FILES.values():  # a verdict of an earlier run must not count for this one
-        (options.outputs_dir / stale).unlink(missing_ok=True)
     workdir = root / options.working_directory
-    if not workdir.is_dir():
+    if any((root / Path(*Path(options.working_directory).parts[: i + 1])).is_symlink()
+           for i in range(len(Path(options.working_directory).parts))) or not workdir.is_dir():  # fmt: skip
         return StepResult(
             "invalid",
-            f"working directory {options.working_directory!r} does not exist on branch {options.branch}",
+            f"working directory {options.working_directory!r} does not exist on branch {options.branch} "
+            "(or is a symbolic link)",
         )
 
     prompt_mod = options.prompt_mod
@@ -280,23 +347,52 @@ def _run(
             return StepResult("invalid", f"prompt_mod_file {str(options.prompt_mod_file)!r}: {exc.strerror}")
     attempts = options.attempts or profile.attempts
     timeout = (options.timeout or profile.timeout).total_seconds()
-    env = agent_env(
-        base_env,
-        profile,
-        {
-            "PRESSPLAY_TASK_ID": options.task_id,
-            "PRESSPLAY_STEP": options.step_key,
-            "PRESSPLAY_AGENT": options.agent,
-            "PRESSPLAY_REPO_ROOT": str(root),
-            "PRESSPLAY_OUTPUTS_DIR": str(options.outputs_dir),
-            **{name: str(options.outputs_dir / file) for name, file in AGENT_OUTPUT_FILES.items()},
-            "GIT_AUTHOR_NAME": options.git_author_name,
-            "GIT_AUTHOR_EMAIL": options.git_author_email,
-            "GIT_COMMITTER_NAME": options.git_author_name,
-            "GIT_COMMITTER_EMAIL": options.git_author_email,
-        },
-    )
-    gate_env = agent_env(base_env, profile, {})
+    scratch = Path(tempfile.mkdtemp(prefix="pressplay-agent-files-"))
+    try:
+        env = agent_env(
+            base_env,
+            profile,
+            {
+                "PRESSPLAY_TASK_ID": options.task_id,
+                "PRESSPLAY_STEP": options.step_key,
+                "PRESSPLAY_AGENT": options.agent,
+                "PRESSPLAY_REPO_ROOT": str(root),
+                **{name: str(scratch / file) for name, file in AGENT_OUTPUT_FILES.items()},
+                "GIT_AUTHOR_NAME": options.git_author_name,
+                "GIT_AUTHOR_EMAIL": options.git_author_email,
+                "GIT_COMMITTER_NAME": options.git_author_name,
+                "GIT_COMMITTER_EMAIL": options.git_author_email,
+                **safe_directory_env(root),
+            },
+        )
+        env.pop("PRESSPLAY_OUTPUTS_DIR", None)
+        gate_env = agent_env(base_env, profile, safe_directory_env(root))
+        result = _attempts(
+            options, profile, git, start, out=out, log=log, env=env, gate_env=gate_env,
+            root=root, workdir=workdir, prompt_mod=prompt_mod, attempts=attempts, timeout=timeout,
+        )  # fmt: skip
+        _collect_agent_files(scratch, options.outputs_dir)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _attempts(
+    options: AgentOptions,
+    profile: Profile,
+    git: Git,
+    start: str,
+    *,
+    out: TextIO,
+    log: Log,
+    env: dict[str, str],
+    gate_env: dict[str, str],
+    root: Path,
+    workdir: Path,
+    prompt_mod: str,
+    attempts: int,
+    timeout: float,
+) -> StepResult:
     has_agent = bool(profile.command)
     report: GateReport | None = None
     failure: str | None = None
@@ -354,17 +450,17 @@ def _run(
             report=report,
             attempts=attempt,
         )
-    return _commit_and_push(options, profile, git, start, report, attempt, log)
+    return _commit(options, profile, git, start, report, attempt, log)
 
 
-def _commit_and_push(
+def _commit(
     options: AgentOptions,
     profile: Profile,
     git: Git,
     start: str,
     report: GateReport | None,
     attempts: int,
-    log: _Log,
+    log: Log,
 ) -> StepResult:
     try:
         changed = git.stage_all_since(start)
@@ -402,17 +498,32 @@ def _commit_and_push(
             author=(options.git_author_name, options.git_author_email),
         )
         log(f"committed {sha[:12]}: {len(changed)} file(s)")
-        if options.push:
-            git.push(options.branch)
-            log(f"pushed {options.branch}")
     except GitError as exc:
         return StepResult("git-failed", str(exc), report=report, attempts=attempts)
     return StepResult(
         "committed",
-        f"{subject} ({len(changed)} file(s), {sha[:12]}{', pushed' if options.push else ''})",
+        f"{subject} ({len(changed)} file(s), {sha[:12]})",
         commit=sha,
         changed_files=changed,
         report=report,
         attempts=attempts,
-        pushed=options.push,
     )
+
+
+def read_outputs(outputs_dir: Path) -> dict[str, str]:
+    """The output files the agent phase wrote, by parameter name (links and odd files read as absent)."""
+    found: dict[str, str] = {}
+    for name, file in OUTPUT_FILES.items():
+        text = read_regular_file(outputs_dir / file)
+        if text is not None:
+            found[name] = text
+    return found
+
+
+def gate_report_of(values: Mapping[str, str]) -> dict[str, Any]:
+    """The agent phase's gate report, if it is a JSON object; else an empty report."""
+    try:
+        report = json.loads(values.get("gateReport", ""))
+    except ValueError:
+        report = None
+    return report if isinstance(report, dict) else {"passed": True, "summary": "no gates ran", "gates": []}
