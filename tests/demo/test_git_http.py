@@ -47,6 +47,10 @@ def _clone(tmp_path: Path, server: git_http.GitHttpServer, helper: str, name: st
     return git
 
 
+def _push(git: Git, server: git_http.GitHttpServer) -> None:
+    git.run("push", "--quiet", server.remote_url, "HEAD:refs/heads/pressplay/task-1", remote=True)
+
+
 def test_push_needs_a_token_the_emulator_issued(
     served: tuple[GitHubEmulator, git_http.GitHttpServer], tmp_path: Path
 ) -> None:
@@ -56,12 +60,12 @@ def test_push_needs_a_token_the_emulator_issued(
     )
     git = _clone(tmp_path, server, bogus, "bogus")  # the clone itself is anonymous
     with pytest.raises(GitError):
-        git.push("pressplay/task-1")
+        _push(git, server)
     assert server.pushes_refused >= 1
     token = emulator.installation_token("acme")
     good = f"!f() {{ echo username=x-access-token; echo password={token}; }}; f"
     git = _clone(tmp_path, server, good, "good")
-    git.push("pressplay/task-1")
+    _push(git, server)
     assert server.pushes_authenticated >= 1
     heads = subprocess.run(
         ["git", f"--git-dir={tmp_path / 'remote.git'}", "rev-parse", "pressplay/task-1"],

@@ -1,7 +1,7 @@
 """Images in one place each, and a kustomize ``images:`` overlay changes both everywhere.
 
-The agent image is one literal ``container.image`` in the ``agent-step`` WorkflowTemplate (no Workflow
-parameter carries it); the sidecar image comes from ``plugin.yaml`` into the plugin ConfigMap, both
+The agent image is one literal in the ``agent-step`` WorkflowTemplate, on its ``checkout`` container
+(``main`` and ``push`` take it through a YAML anchor; no Workflow parameter carries it); the sidecar image comes from ``plugin.yaml`` into the plugin ConfigMap, both
 as ``sidecar.container`` (the YAML string Argo's ``FromConfigMap`` parses strictly into a Container,
 ``workflow/util/plugin/configmap.go``) and as ``sidecar.image`` (which ``images:`` reaches, and which
 ``manifests/transformers/sidecar-image`` copies into the string). Rendered with the real
@@ -40,7 +40,9 @@ def shipped_image(name: str) -> str:
         return image
     body = yaml.safe_load((MANIFESTS / "workflows" / "agent-step.yaml").read_text(encoding="utf-8"))
     (tmpl,) = [t for t in body["spec"]["templates"] if t["name"] == "agent-step"]
-    image = tmpl["container"]["image"]
+    containers = {c["name"]: c for c in tmpl["containerSet"]["containers"]}
+    image = containers["checkout"]["image"]
+    assert {c["image"] for c in containers.values()} == {image}
     return image
 
 
@@ -138,7 +140,12 @@ def test_each_image_is_written_once_in_the_sources() -> None:
 
 def test_the_agent_image_is_one_literal_in_agent_step_and_no_parameter(documents: list[Document]) -> None:
     images = {where: value for where, value in every_image(documents).items() if "WorkflowTemplate/" in where}
-    assert images == {"WorkflowTemplate/agent-step.spec.templates[0].container.image": shipped_image(AGENT)}
+    assert images == {
+        f"WorkflowTemplate/agent-step.spec.templates[0].containerSet.containers[{i}].image": shipped_image(
+            AGENT
+        )
+        for i in range(3)
+    }
     # No run chooses its agents' image (issue 18): no flow declares or passes an `image` parameter.
     for doc in documents:
         if doc.kind != "WorkflowTemplate":
@@ -215,7 +222,10 @@ def test_overlay_images_change_both_images_everywhere_and_nothing_else(
     assert every_image(overlay) == {
         "ConfigMap/pressplay-executor-plugin.data.sidecar.image": want[SIDECAR],
         "ConfigMap/pressplay-executor-plugin.data.sidecar.container.image": want[SIDECAR],
-        "WorkflowTemplate/agent-step.spec.templates[0].container.image": want[AGENT],
+        **{
+            f"WorkflowTemplate/agent-step.spec.templates[0].containerSet.containers[{i}].image": want[AGENT]
+            for i in range(3)
+        },
     }
     # The old references appear nowhere in the output, and no object changed but for its images.
     for name, image in old.items():

@@ -62,7 +62,7 @@ def test_only_agent_work_runs_in_a_container(objects: Objects) -> None:
             }
             assert len(kinds) == 1, (flow, name, kinds)
             if (flow, name) == ("agent-step", "agent-step"):
-                assert kinds == {"container"}
+                assert kinds == {"containerSet"}
             else:
                 assert kinds <= {"plugin", "dag", "steps"}, (flow, name, kinds)
             if "plugin" in tmpl:
@@ -139,7 +139,7 @@ def test_one_agent_per_pull_request(objects: Objects) -> None:
 def test_retries_are_bounded_everywhere(objects: Objects) -> None:
     for flow in FLOWS:
         for name, tmpl in templates(objects, flow).items():
-            if "plugin" in tmpl or "container" in tmpl:
+            if "plugin" in tmpl or "container" in tmpl or "containerSet" in tmpl:
                 retry = tmpl.get("retryStrategy")
                 assert retry is not None, (flow, name)
                 assert 1 <= int(retry["limit"]) <= 3, (flow, name)
@@ -202,17 +202,24 @@ def test_idempotency_keys_are_deterministic(objects: Objects) -> None:
 
 def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
     step_ = templates(objects, "agent-step")["agent-step"]
-    container = step_["container"]
-    assert container["command"] == ["pressplay", "agent", "run"]
-    env = {e["name"]: e for e in container["env"]}
+    containers = {c["name"]: c for c in step_["containerSet"]["containers"]}
+    assert list(containers) == ["checkout", "main", "push"]
+    assert [c.get("dependencies", []) for c in containers.values()] == [[], ["checkout"], ["main"]]
     fields = set(AgentOptions.model_fields)
-    for name in env:
-        if name.startswith("PRESSPLAY_") and not name.startswith("PRESSPLAY_GITHUB_"):
-            assert name.removeprefix("PRESSPLAY_").lower() in fields, name
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in step_["volumes"]}
+    for phase, container in zip(("checkout", "run", "push"), containers.values(), strict=True):
+        assert container["command"] == ["pressplay", "agent", phase]
+        assert all("{{" not in part for part in container["command"]) and "args" not in container
+        for name in (e["name"] for e in container["env"]):
+            if name.startswith("PRESSPLAY_") and not name.startswith("PRESSPLAY_GITHUB_"):
+                assert name.removeprefix("PRESSPLAY_").lower() in fields, name
+        security = container["securityContext"]
+        assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+        assert security["capabilities"] == {"drop": ["ALL"]}
+    main = containers["main"]
+    env = {e["name"]: e for e in main["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in main["volumeMounts"]}
     assert volumes[mounts["/etc/pressplay/agents"]]["configMap"]["name"] == "controller-agents"
-    assert volumes[mounts["/etc/pressplay/github"]]["secret"]["secretName"] == "pressplay-github-app"
     assert env["PRESSPLAY_AGENTS_DIR"]["value"] == "/etc/pressplay/agents"
     outputs = {p["name"]: p["valueFrom"]["path"] for p in step_["outputs"]["parameters"]}
     assert outputs == {
@@ -223,14 +230,47 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
         "verdict": "/tmp/outputs/verdict.json",
         "task": "/tmp/outputs/task.json",
     }
+    # Outputs on a containerSet-level volume: Argo reads them after every container ended
+    # (common.FindOverlappingVolume sees containerSet.volumeMounts only), so push's rewrite counts.
+    assert step_["containerSet"]["volumeMounts"] == [{"name": "outputs", "mountPath": "/tmp/outputs"}]
     # Event text reaches the agent as a file, never in the command line.
     assert step_["inputs"]["artifacts"][0]["path"] == env["PRESSPLAY_CONTEXT_FILES"]["value"]
-    assert all("{{" not in part for part in container["command"]) and "args" not in container
-    # No Kubernetes token for the agent; Argo's own containers use the executor's.
+    # No Kubernetes token for any of them; Argo's own containers use the executor's.
     assert step_["automountServiceAccountToken"] is False
     assert step_["executor"] == {"serviceAccountName": "pressplay-workflow"}
-    security = container["securityContext"]
-    assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+
+
+def test_only_checkout_and_push_meet_the_app_key(objects: Objects) -> None:
+    """Issue 18: the agent's container has no path to the key, no App setting, no state; other UIDs."""
+    step_ = templates(objects, "agent-step")["agent-step"]
+    containers = {c["name"]: c for c in step_["containerSet"]["containers"]}
+    volumes = {v["name"]: v for v in step_["volumes"]}
+    secret_volumes = {n for n, v in volumes.items() if "secret" in v}
+    assert secret_volumes == {"github"}
+    assert volumes["github"]["secret"]["defaultMode"] == 0o400
+    assert "shareProcessNamespace" not in step_ and "shareProcessNamespace" not in (
+        step_.get("podSpecPatch") or ""
+    )
+    for name, container in containers.items():
+        mounted = {m["name"] for m in container["volumeMounts"]}
+        env = {e["name"]: e for e in container["env"]}
+        holds_key = name in {"checkout", "push"}
+        assert ("github" in mounted) is holds_key, name
+        assert ("state" in mounted) is holds_key, name
+        assert any(k.startswith("PRESSPLAY_GITHUB_") for k in env) is holds_key, name
+        assert all("secretKeyRef" not in (e.get("valueFrom") or {}) for e in env.values()) or holds_key, name
+        assert [m["mountPath"] for m in container["volumeMounts"] if m["name"].startswith("tmp-")] == ["/tmp"]
+    uids = {n: c["securityContext"]["runAsUser"] for n, c in containers.items()}
+    assert uids["checkout"] == uids["push"] != uids["main"]
+    # push reads the workspace, never writes it
+    push_mounts = {m["name"]: m for m in containers["push"]["volumeMounts"]}
+    assert push_mounts["workspace"].get("readOnly") is True and push_mounts["state"].get("readOnly") is True
+    # only the agent's own model credentials and OTEL_* reach `main` in bulk
+    assert containers["main"]["envFrom"] == [
+        {"secretRef": {"name": "pressplay-agent-credentials", "optional": True}},
+        {"configMapRef": {"name": "pressplay-telemetry", "optional": True}},
+    ]
+    assert "envFrom" not in containers["checkout"] and "envFrom" not in containers["push"]
 
 
 def test_agents_configmap_holds_every_profile_and_prompt(objects: Objects, tmp_path: Path) -> None:

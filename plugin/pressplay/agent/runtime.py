@@ -61,6 +61,7 @@ OUTPUT_FILES: Mapping[str, str] = {
     "report": "report.md",
     "status": "status",
     "summary": "summary",
+    "attempts": "attempts",
 }
 #: Files an agent itself writes (paths given to it as variables, in a scratch directory of its own);
 #: the agent phase copies them into the outputs directory as regular files.
@@ -115,6 +116,7 @@ class StepResult:
             "report": markdown,
             "status": self.status,
             "summary": self.summary,
+            "attempts": str(self.attempts),
         }
 
 

@@ -1,8 +1,11 @@
 """press-play and task flows of the demo, step by step in the order of the WorkflowTemplates.
 
-Agent steps run through the real ``pressplay agent run`` code (:func:`pressplay.agent.runtime.run_step`,
-in this process; the agent CLI is a subprocess). Plugin steps run in the real sidecar over HTTP through
-the agent emulator. Each step prints one line: task, step, outcome, detail and a link.
+Agent steps run as the ``agent-step`` pod runs them (:class:`pressplay.demo.pod.AgentPod`): the real
+``pressplay agent checkout``, ``run`` and ``push`` as three processes; checkout and push hold the App
+key, the agent phase has no key in its environment and, where the machine allows, runs sandboxed so
+the key file and the trusted start state are out of its reach. Plugin steps run in the real sidecar
+over HTTP through the agent emulator. Each step prints one line: task, step, outcome, detail and a
+link.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pressplay.agent.options import AgentOptions
-from pressplay.agent.runtime import StepResult, run_step
+from pressplay.agent.runtime import StepResult
 from pressplay.demo.pipeline import AGENT_OF, ON_FAILURE_STEP, TASK_STEPS
+from pressplay.demo.pod import AgentPod
 from pressplay.demo.sample import REPO
 from pressplay.demo.world import ARGOCD_NAMESPACE, World, app_for
 
@@ -92,6 +96,7 @@ class Demo:
         self.reports: list[TaskReport] = []
         self.runs_dir = world.state_dir / "runs"
         self.log_path = world.state_dir / "agent.log"
+        self.pod = AgentPod(key_env=world.agent_git_env(), hidden=world.agent_hidden_paths())
 
     # -- output ---------------------------------------------------------------------------------
     def line(self, task: str, step: str, outcome: str, detail: str = "", link: str = "") -> None:
@@ -125,7 +130,7 @@ class Demo:
         step: str | None = None,
         context: str | None = None,
     ) -> StepResult:
-        """One agent step through the real agent runtime; then mirror the remote (CI and deploy react)."""
+        """One agent step as the pod runs it (checkout, agent, push); then mirror the remote (CI and deploy react)."""
         key = step or agent
         run_dir = self.runs_dir / f"task-{state.task_id}" / key
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -147,13 +152,16 @@ class Demo:
             "agents_dir": self.world.agents_dir,
             "workspace": self.world.state_dir / "work" / f"task-{state.task_id}",
             "outputs_dir": run_dir / "outputs",
-            "remote_url": self.world.remote_url,
+            "state_dir": run_dir / "state",
+            # over HTTP the URL comes from the settings, as in the pod; else the bare remote's path
+            "remote_url": None if self.world.git_http is not None else self.world.remote_url,
         }
         options = AgentOptions.from_sources(flags, environ={})
-        env = {**os.environ, **self.world.agent_git_env(), "PRESSPLAY_DEMO_FAULTS": self.faults}
+        env = {**os.environ, "PRESSPLAY_DEMO_FAULTS": self.faults}
         with self.log_path.open("a", encoding="utf-8") as sink:
             sink.write(f"\n===== task {state.task_id} {key} ({agent}) =====\n")
-            result = run_step(options, sink=sink, environ=env)
+            sink.flush()
+            result = self.pod.run(options, log=sink, environ=env)
         self.world.sync()
         if result.status == "committed":
             state.report.commits.append(result.commit)

@@ -190,7 +190,7 @@ SYSTEM_PROMPTS: Mapping[str, str] = {
 def write_agents_dir(target: Path, language: Language, agent_command: list[str] | None = None) -> Path:
     """The agents directory (``agents.yaml`` + ``<agent>_system-prompt.md``) for the sample."""
     target.mkdir(parents=True, exist_ok=True)
-    command = agent_command or [sys.executable, "-m", "pressplay.demo.scripted_agent"]
+    command = agent_command or [sys.executable, "-I", "-m", "pressplay.demo.scripted_agent"]
     kinds: dict[str, str | None] = {
         "author": "all",
         "lint": "lint",

@@ -223,6 +223,13 @@ class World:
             "PRESSPLAY_GITHUB_API_URL": self.git_http.url,
         }
 
+    def agent_hidden_paths(self) -> list[Path]:
+        """What the agent phase must not reach: the App key's directory, the git remote, the snapshot."""
+        paths = [self.remote, self.state_dir / SNAPSHOT_FILE]
+        if self.github is not None and self.github.private_key_file is not None:
+            paths.append(Path(self.github.private_key_file).parent)
+        return paths
+
     def main_sha(self) -> str:
         return git(f"--git-dir={self.remote}", "rev-parse", "refs/heads/main").strip()
 
