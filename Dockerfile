@@ -9,14 +9,23 @@ ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-RUN python -m venv /opt/pressplay
-# Dependencies first, in their own layer: they change far less often than the code.
+# Dependencies first, in their own layer (they change far less often than the code), from the lock files:
+# every package pinned and checked against its hash, so two builds of one commit install the same files.
+# sidecar.lock is pressplay's dependencies plus the `otlp` extra (never the `testing` extra); build.lock is
+# the build backend, kept in /opt/build, which the final images do not copy. See docs/install.md.
+# --no-deps: a lock is its whole closure (pip's hash mode refuses an extra such as hishel[httpx] that the
+# lock pins as plain hishel); `pip check` below proves nothing is missing.
+COPY requirements/sidecar.lock requirements/build.lock ./requirements/
+RUN python -m venv /opt/pressplay \
+    && /opt/pressplay/bin/pip install --require-hashes --no-deps -r requirements/sidecar.lock \
+    && python -m venv /opt/build \
+    && /opt/build/bin/pip install --require-hashes --no-deps -r requirements/build.lock
 COPY pyproject.toml README.md ./
-RUN mkdir -p plugin/pressplay && touch plugin/pressplay/__init__.py \
-    && /opt/pressplay/bin/pip install '.[otlp]' \
-    && /opt/pressplay/bin/pip uninstall -y pressplay
 COPY plugin ./plugin
-RUN /opt/pressplay/bin/pip install --no-deps .
+# pressplay itself, without dependencies; `pip check` fails the build if the lock no longer satisfies it.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist . \
+    && /opt/pressplay/bin/pip install --no-deps --no-index /tmp/dist/pressplay-*.whl \
+    && /opt/pressplay/bin/pip check
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS agent
 # The agent-step runtime: `pressplay agent run` + git. Agent CLIs (Claude Code, Codex, ...) and language

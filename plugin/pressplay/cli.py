@@ -25,7 +25,10 @@ DELEGATED: dict[str, tuple[str, str]] = {
     ),
     "agent": ("pressplay.agent.cli:main", "run a coding agent step (the agent-step container's entrypoint)"),
     "git-credential": ("pressplay.agent.credential:main", "git credential helper using the GitHub App"),
-    "demo": ("pressplay.demo.cli:main", "run press-play end to end on this machine, with emulators"),
+    "demo": (
+        "pressplay.demo.cli:main",
+        "run press-play end to end on this machine, with emulators (pip install 'pressplay[testing]')",
+    ),
 }
 
 

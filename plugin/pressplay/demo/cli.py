@@ -3,6 +3,9 @@
 State (the local git remote, the GitHub emulator's snapshot, agent logs) lives in ``--state-dir``
 (default ``./.pressplay-demo``); running the demo again resumes from it, and does nothing new when
 every task is merged. ``--reset`` starts over.
+
+The demo runs on the test kit's emulators, which come with the testing extra: without it, the command
+prints ``pip install 'pressplay[testing]'`` and exits 2.
 """
 
 from __future__ import annotations
@@ -62,8 +65,20 @@ def _parse_comments(raw: list[str]) -> list[tuple[str, str]] | str:
     return found
 
 
+def _missing_testing_extra() -> str | None:
+    """The install hint when the test kit the demo runs on (its emulators) is not installed."""
+    try:
+        import pressplay.testing  # noqa: F401  (raises ImportError with the hint without the extra)
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
+    if (hint := _missing_testing_extra()) is not None:
+        print(f"pressplay demo: {hint}", file=sys.stderr)
+        return 2
     from pressplay.demo.pipeline import TASK_STEPS
 
     if args.until is not None and args.until not in TASK_STEPS:
