@@ -7,16 +7,20 @@ the mounted files that hold them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The sidecar's port. ``plugin.yaml`` declares the same number (a test keeps them equal).
 DEFAULT_PORT = 17820
 #: Where Argo's agent init container writes the sidecar's token (see the executor plugin contract §4).
 DEFAULT_TOKEN_FILE = Path("/var/run/argo/token")
+#: An allow-list entry: ``owner/name`` or ``owner/*``.
+_ALLOWED_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?:\*|[A-Za-z0-9._-]{1,100})$")
+
 #: Executor-plugin key under ``template.plugin`` that marks a template as ours.
 PLUGIN_KEY = "pressplay"
 
@@ -66,6 +70,14 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(
         None, description="Never used: pressplay authenticates as a GitHub App only. Set = startup error."
     )
+    repositories: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "The repositories the sidecar acts on, comma-separated `owner/name` or `owner/*` "
+            "(case-insensitive); any other repository is refused. Empty: every repository the App's "
+            "installations can reach (a warning at start)."
+        ),
+    )
 
     # --- Kubernetes / Argo CD ---------------------------------------------------------------
     argocd_namespace: str = Field("argocd", description="Default namespace of Argo CD Applications.")
@@ -95,6 +107,31 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("repositories", mode="before")
+    @classmethod
+    def _repository_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list | tuple):
+            for item in value:
+                if not isinstance(item, str) or not _ALLOWED_RE.match(item):
+                    raise ValueError(
+                        f"{item!r} is not a repository: write `owner/name` or `owner/*`, comma-separated"
+                    )
+            return tuple(value)
+        return value
+
+    def allows(self, repo: str) -> bool:
+        """Whether the allow-list (``repositories``) lets the sidecar act on ``repo``."""
+        if not self.repositories:
+            return True
+        owner, _, name = repo.lower().partition("/")
+        for item in self.repositories:
+            allowed_owner, _, allowed_name = item.lower().partition("/")
+            if allowed_owner == owner and allowed_name in ("*", name):
+                return True
+        return False
 
     @field_validator("github_api_url")
     @classmethod

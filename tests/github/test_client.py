@@ -55,8 +55,9 @@ def test_installation_discovered_per_repository_and_cached(
         clients.repo(name).get("")
     assert len(emu.requests_to(r"/installation$")) == 3
     assert clients.repo("other-org/lib").installation_id == emu.installation_id("other-org")
-    # one token per installation
-    assert len(emu.issued_tokens) == 2
+    # one token per repository (each narrowed to it), reused on the second call
+    assert len(emu.issued_tokens) == 3
+    assert sorted(scope for scope, _ in emu.token_scopes) == [["api"], ["lib"], ["web"]]
 
 
 def test_installation_id_from_settings_skips_discovery(emu: GitHubEmulator) -> None:

@@ -93,7 +93,8 @@ def _app_steps(owner: str, repo: str, *, discover: bool) -> list[dict[str, Any]]
             "scope": scope,
             "method": "post",
             "path": f"/app/installations/{INSTALLATION_ID}/access_tokens",
-            "body": {},
+            # pressplay narrows every installation token to the one repository it is for
+            "body": {"repositories": [repo]},
             "status": 201,
             "reqheaders": {"accept": "application/vnd.github+json"},
             "headers": {"content-type": "application/json; charset=utf-8"},

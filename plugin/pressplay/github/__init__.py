@@ -48,6 +48,7 @@ from pressplay.github._client import (
     GitHubList,
     GitHubResponse,
     RepoClient,
+    ScopedGitHub,
     clients_for,
     reset_clients,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "GitHubTemporaryError",
     "RepoClient",
     "RepoFile",
+    "ScopedGitHub",
     "clients_for",
     "read_text",
     "reset_clients",

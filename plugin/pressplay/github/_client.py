@@ -57,6 +57,12 @@ _SETTINGS_HINT = (
 )
 
 
+#: A token's permissions as sorted (name, level) pairs; empty: all the installation has.
+Permissions = tuple[tuple[str, str], ...]
+#: What a cached installation token is for: (installation id, lower-case ``owner/name`` or "", permissions).
+TokenScope = tuple[int, str, Permissions]
+
+
 @dataclass(frozen=True)
 class GitHubResponse:
     """One GitHub answer.
@@ -261,8 +267,9 @@ class GitHubClients:
         )
         self._lock = threading.RLock()
         self._installations: dict[str, int] = {}
-        self._tokens: dict[int, tuple[str, float]] = {}
-        self._minting: dict[int, threading.Lock] = {}
+        self._tokens: dict[TokenScope, tuple[str, float]] = {}
+        self._minting: dict[TokenScope, threading.Lock] = {}
+        self._settings = settings
         self._rates: dict[int, _RateLimit] = {}
         self._bot_login: str | None = None
         self._app_slug: str | None = None
@@ -280,26 +287,35 @@ class GitHubClients:
         )
 
     # -- installation tokens -------------------------------------------------------------------
-    def _token(self, installation_id: int) -> str:
-        """The installation's token, minted with the App's JWT and kept until a minute before it expires.
+    def _token(self, scope: TokenScope) -> str:
+        """The token for ``scope`` (installation, repository, permissions), minted with the App's JWT
+        and kept until a minute before it expires.
 
-        One mint at a time per installation: threads arriving meanwhile wait for it and share it."""
+        Each token is narrowed to one repository and to the permissions its caller asked for, so a
+        token that leaks (or a step with a bug) reaches nothing else. One mint at a time per scope:
+        threads arriving meanwhile wait for it and share it."""
         with self._lock:
-            held = self._tokens.get(installation_id)
+            held = self._tokens.get(scope)
             if held is not None and held[1] - TOKEN_RENEW_MARGIN > time.time():
                 return held[0]
-            minting = self._minting.setdefault(installation_id, threading.Lock())
+            minting = self._minting.setdefault(scope, threading.Lock())
         with minting:
             with self._lock:
-                held = self._tokens.get(installation_id)
+                held = self._tokens.get(scope)
                 if held is not None and held[1] - TOKEN_RENEW_MARGIN > time.time():
                     return held[0]
+            installation_id, repo, permissions = scope
             route = "/app/installations/{installation_id}/access_tokens"
+            body: dict[str, Any] = {}
+            if repo:
+                body["repositories"] = [repo.split("/", 1)[1]]
+            if permissions:
+                body["permissions"] = dict(permissions)
             resp = self._send(
                 "POST",
                 f"/app/installations/{installation_id}/access_tokens",
-                repo=None,
-                json={},
+                repo=repo or None,
+                json=body,
                 app_route=True,
             )
             token = str(_field(resp, "token", route))
@@ -307,12 +323,13 @@ class GitHubClients:
             # GitHub's tokens live an hour; without an expiry, assume the shortest life worth caching
             expires_at = expires.timestamp() if expires else time.time() + 10 * TOKEN_RENEW_MARGIN
             with self._lock:
-                self._tokens[installation_id] = (token, expires_at)
+                self._tokens[scope] = (token, expires_at)
             return token
 
     def _forget_token(self, installation_id: int) -> None:
         with self._lock:
-            self._tokens.pop(installation_id, None)
+            for scope in [s for s in self._tokens if s[0] == installation_id]:
+                self._tokens.pop(scope, None)
 
     def close(self) -> None:
         """Close both connection pools (tests; a process normally keeps them)."""
@@ -323,13 +340,20 @@ class GitHubClients:
         return f"GitHubClients(app_id={self.app_id!r}, api_url={self.api_url!r})"
 
     # -- App-level -----------------------------------------------------------------------------
-    def repo(self, full_name: str) -> RepoClient:
-        """A client for ``owner/name`` (validated), authenticated as the App's installation there."""
+    def repo(self, full_name: str, *, permissions: Mapping[str, str] | None = None) -> RepoClient:
+        """A client for ``owner/name`` (validated, and within the ``repositories`` allow-list),
+        authenticated with an installation token narrowed to that repository and to ``permissions``
+        (e.g. ``{"issues": "write"}``; None: every permission the installation has)."""
         try:
             repo = _check_repo(str(full_name).strip())
         except ValueError as exc:
             raise GitHubPermanentError(str(exc)) from None
-        return RepoClient(self, repo)
+        if not self._settings.allows(repo):
+            raise GitHubPermanentError(
+                f"repository {repo} is not one this sidecar may act on: add it to PRESSPLAY_REPOSITORIES "
+                f"(now {', '.join(self._settings.repositories)}) if pressplay should work there"
+            )
+        return RepoClient(self, repo, permissions)
 
     def installation_id(self, repo: str) -> int:
         """The installation id for ``repo``: from settings, else ``GET /repos/{o}/{r}/installation`` (cached)."""
@@ -416,6 +440,7 @@ class GitHubClients:
         installation_id: int | None = None,
         app_route: bool = False,
         allow: frozenset[int] = frozenset(),
+        permissions: Permissions = (),
     ) -> GitHubResponse:
         """Send one request: as the App (its JWT, through githubkit) when ``app_route``, else as
         ``installation_id`` (its token, through the kept-alive pool). Maps failures to our errors."""
@@ -432,7 +457,8 @@ class GitHubClients:
                     raw = self._as_app(method, url, params, json, headers)
                 else:
                     assert installation_id is not None, "an installation call needs its installation id"
-                    raw = self._as_installation(installation_id, method, url, params, json, headers)
+                    scope = (installation_id, (repo or "").lower(), permissions)
+                    raw = self._as_installation(scope, method, url, params, json, headers)
             except _Unanswered as exc:
                 inst["calls"].add(1, {**attrs, "http.response.status_code": 0, "error": exc.kind})
                 span.set_status(trace.StatusCode.ERROR, exc.kind)
@@ -505,14 +531,14 @@ class GitHubClients:
 
     def _as_installation(
         self,
-        installation_id: int,
+        scope: TokenScope,
         method: str,
         url: str,
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
     ) -> _Raw:
-        token = self._token(installation_id)
+        token = self._token(scope)
         full = url if url.startswith(("http://", "https://")) else self.api_url + url
         if params:
             full += ("&" if "?" in full else "?") + urlencode(params)
@@ -608,10 +634,14 @@ class RepoClient:
     unless the status is listed in ``allow``, in which case the response is returned.
     """
 
-    def __init__(self, clients: GitHubClients, full_name: str) -> None:
+    def __init__(
+        self, clients: GitHubClients, full_name: str, permissions: Mapping[str, str] | None = None
+    ) -> None:
         self.clients = clients
         self.full_name = full_name
         self.owner, self.name = full_name.split("/", 1)
+        #: the permissions of this client's token, sorted (empty: all the installation has)
+        self.permissions: Permissions = tuple(sorted((permissions or {}).items()))
 
     def __repr__(self) -> str:
         return f"RepoClient({self.full_name!r})"
@@ -654,6 +684,7 @@ class RepoClient:
             headers=headers,
             installation_id=installation,
             allow=frozenset(allow),
+            permissions=self.permissions,
         )
 
     # -- reads ---------------------------------------------------------------------------------
@@ -791,6 +822,23 @@ class RepoClient:
     def budget(self) -> float:
         """Fraction (0..1) of this repository's installation rate limit left (1.0 when unknown)."""
         return self.clients.budget(self.installation_id)
+
+
+class ScopedGitHub:
+    """The GitHub a step sees: :meth:`repo` gives clients whose tokens carry the step's permissions."""
+
+    def __init__(self, clients: GitHubClients, permissions: Mapping[str, str] | None = None) -> None:
+        self.clients = clients
+        self.permissions = dict(permissions) if permissions is not None else None
+
+    def repo(self, full_name: str) -> RepoClient:
+        return self.clients.repo(full_name, permissions=self.permissions)
+
+    def bot_login(self) -> str:
+        return self.clients.bot_login()
+
+    def __repr__(self) -> str:
+        return f"ScopedGitHub({self.clients!r}, permissions={self.permissions!r})"
 
 
 # -- process-wide cache -------------------------------------------------------------------------

@@ -570,7 +570,7 @@ def _sync_operation(
     }
 
 
-@step("argocd", ArgoCDArgs)
+@step("argocd", ArgoCDArgs, permissions={})
 def argocd(args: ArgoCDArgs, ctx: StepContext) -> Outcome:
     """Wait until an Argo CD Application is Synced and Healthy at the expected revision."""
     namespace = args.namespace or ctx.settings.argocd_namespace

@@ -148,7 +148,7 @@ def _item(
     }
 
 
-@step("backlog", BacklogArgs)
+@step("backlog", BacklogArgs, permissions={"contents": "read", "issues": "read", "pull_requests": "read"})
 def backlog(args: BacklogArgs, ctx: StepContext) -> Outcome:
     """Read tasks.json at the base branch and output the tasks that are not done (JSON for withParam)."""
     gh = ctx.github.repo(args.repo)

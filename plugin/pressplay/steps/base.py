@@ -47,7 +47,7 @@ from pressplay.config import Settings
 from pressplay.errors import PermanentError, PressplayError, TemporaryError
 
 if TYPE_CHECKING:
-    from pressplay.github import GitHubClients
+    from pressplay.github import ScopedGitHub
     from pressplay.kube import KubeClients
 
 OutputValue = str | int | float | bool | list[Any] | dict[str, Any] | None
@@ -160,15 +160,19 @@ class StepContext:
     template_name: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     labels: dict[str, str] = field(default_factory=dict)
+    #: the GitHub permissions of the running step (its ``@step(permissions=...)``); None: all
+    permissions: Mapping[str, str] | None = None
 
     def now(self) -> datetime:
         return self.clock()
 
     @cached_property
-    def github(self) -> GitHubClients:
-        from pressplay.github import clients_for
+    def github(self) -> ScopedGitHub:
+        """GitHub for this step: ``ctx.github.repo(name)`` is a client whose token is narrowed to that
+        repository and to the step's declared permissions (and refused outside the allow-list)."""
+        from pressplay.github import ScopedGitHub, clients_for
 
-        return clients_for(self.settings)
+        return ScopedGitHub(clients_for(self.settings), self.permissions)
 
     @cached_property
     def kube(self) -> KubeClients:
@@ -194,19 +198,28 @@ class StepSpec(Generic[A]):
     args_model: type[A]
     func: Callable[[A, StepContext], Outcome]
     summary: str = ""
+    #: GitHub App permissions the step's tokens get (None: every permission of the installation)
+    permissions: Mapping[str, str] | None = None
 
     def run(self, raw_args: Mapping[str, Any], ctx: StepContext) -> Outcome:
         """Validate raw arguments (raises pydantic.ValidationError) and run the step."""
         args = self.args_model.model_validate(raw_args)
         ctx.labels.update(args.labels())
+        if self.permissions is not None and ctx.permissions is None:
+            ctx.permissions = self.permissions
         return self.func(args, ctx)
 
 
 F = TypeVar("F", bound=Callable[..., Outcome])
 
 
-def step(key: str, args_model: type[A]) -> Callable[[Callable[[A, StepContext], Outcome]], StepSpec[A]]:
+def step(
+    key: str, args_model: type[A], *, permissions: Mapping[str, str] | None = None
+) -> Callable[[Callable[[A, StepContext], Outcome]], StepSpec[A]]:
     """Make ``func`` the step ``key`` with the argument model ``args_model``.
+
+    ``permissions``: the GitHub App permissions the step needs (``{"pull_requests": "write"}``);
+    its installation tokens are minted with those alone (``metadata: read`` is always included).
 
     The decorator only builds the :class:`StepSpec`; a step is served once its package names it in
     the ``pressplay.steps`` entry-point group under the same key (see :mod:`pressplay.steps.registry`).
@@ -214,6 +227,12 @@ def step(key: str, args_model: type[A]) -> Callable[[Callable[[A, StepContext], 
 
     def build(func: Callable[[A, StepContext], Outcome]) -> StepSpec[A]:
         doc = (func.__doc__ or "").strip().splitlines()
-        return StepSpec(key=key, args_model=args_model, func=func, summary=doc[0] if doc else "")
+        return StepSpec(
+            key=key,
+            args_model=args_model,
+            func=func,
+            summary=doc[0] if doc else "",
+            permissions=dict(permissions) if permissions is not None else None,
+        )
 
     return build

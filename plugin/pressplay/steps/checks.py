@@ -570,7 +570,17 @@ def _outputs(verdict: Verdict, snap: Snapshot, state: str, summary: str) -> dict
     }
 
 
-@step("checks", ChecksArgs)
+@step(
+    "checks",
+    ChecksArgs,
+    permissions={
+        "actions": "read",
+        "checks": "read",
+        "contents": "read",
+        "pull_requests": "read",
+        "statuses": "read",
+    },
+)
 def checks(args: ChecksArgs, ctx: StepContext) -> Outcome:
     """Wait until the checks of a ref or a pull request's head settle; fail with the failing ones."""
     repo = ctx.github.repo(args.repo)

@@ -77,7 +77,7 @@ class CommentArgs(StepArgs):
         return self
 
 
-@step("comment", CommentArgs)
+@step("comment", CommentArgs, permissions={"issues": "write", "pull_requests": "write"})
 def comment(args: CommentArgs, ctx: StepContext) -> Outcome:
     """Create, update in place, or delete the sticky comment ``key`` on an issue or pull request."""
     repo = ctx.github.repo(args.repo)

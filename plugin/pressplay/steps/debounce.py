@@ -222,7 +222,17 @@ def _collect(gh: RepoClient, args: DebounceArgs, head: str) -> list[Trigger]:
     return triggers
 
 
-@step("debounce", DebounceArgs)
+@step(
+    "debounce",
+    DebounceArgs,
+    permissions={
+        "actions": "read",
+        "checks": "read",
+        "contents": "read",
+        "issues": "read",
+        "pull_requests": "read",
+    },
+)
 def debounce(args: DebounceArgs, ctx: StepContext) -> Outcome:
     """Wait a quiet period after an event, then proceed only if no newer trigger of its kind exists."""
     now = ctx.now()

@@ -106,7 +106,11 @@ def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
     return "none", None
 
 
-@step("dependencies", DependenciesArgs)
+@step(
+    "dependencies",
+    DependenciesArgs,
+    permissions={"contents": "read", "issues": "read", "pull_requests": "read"},
+)
 def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     """Wait until every dependency of a task is merged; fail if one was closed unmerged or does not exist."""
     if args.task in args.depends_on:

@@ -409,7 +409,7 @@ def _label(run: Mapping[str, Any], workflow: str) -> str:
     return f"{name} #{number}" if isinstance(number, int) else f"{name} run {run.get('id')}"
 
 
-@step("dispatch", DispatchArgs)
+@step("dispatch", DispatchArgs, permissions={"actions": "write", "contents": "read"})
 def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
     """Start a workflow_dispatch run once per key and wait until it finishes."""
     repo = ctx.github.repo(args.repo)

@@ -244,7 +244,11 @@ def _merge_now(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Suc
     return Blocker(f"GitHub did not merge: {said or response.status}", short=True)
 
 
-@step("merge", MergeArgs)
+@step(
+    "merge",
+    MergeArgs,
+    permissions={"checks": "read", "contents": "write", "pull_requests": "write", "statuses": "read"},
+)
 def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
     """Merge (or enable auto-merge for) a PR only as branch protection allows; wait until merged."""
     repo = ctx.github.repo(args.repo)

@@ -355,7 +355,11 @@ def _outputs(pr: dict[str, Any], state: str, created: bool) -> dict[str, Any]:
     }
 
 
-@step("pullRequest", PullRequestArgs)
+@step(
+    "pullRequest",
+    PullRequestArgs,
+    permissions={"contents": "read", "issues": "write", "pull_requests": "write"},
+)
 def pull_request(args: PullRequestArgs, ctx: StepContext) -> Outcome:
     """Create or update the pull request for head → base; never a second one for the same head."""
     repo = ctx.github.repo(args.repo)

@@ -74,7 +74,7 @@ class StatusArgs(StepArgs):
         return value
 
 
-@step("status", StatusArgs)
+@step("status", StatusArgs, permissions={"statuses": "write"})
 def status(args: StatusArgs, ctx: StepContext) -> Outcome:
     """Set a commit status; no write when the newest status of the context already matches."""
     repo = ctx.github.repo(args.repo)

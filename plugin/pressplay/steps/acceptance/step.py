@@ -285,7 +285,18 @@ def evaluate_spec(
 # -- the step ---------------------------------------------------------------------------------------
 
 
-@step("acceptance", AcceptanceArgs)
+@step(
+    "acceptance",
+    AcceptanceArgs,
+    permissions={
+        "actions": "read",
+        "checks": "read",
+        "contents": "read",
+        "issues": "write",
+        "pull_requests": "write",
+        "statuses": "write",
+    },
+)
 def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
     """Evaluate the acceptance spec on the PR head; report (sticky comment + status); gate on the result."""
     gh = ctx.github.repo(args.repo)

@@ -361,16 +361,38 @@ class _Api:
         if not any(str(i) == installation_id for i in self.emu._installations.values()):
             raise ApiError(404, "Not Found")
         req = _obj(body)
-        token, expires = self.emu.issue_token(int(installation_id))
         perms = dict(_perms())
         if isinstance(req.get("permissions"), dict):
-            perms = {k: v for k, v in req["permissions"].items() if k in perms}
+            asked = req["permissions"]
+            beyond = sorted(
+                k for k, v in asked.items() if k not in perms or (perms[k] == "read" and v == "write")
+            )
+            if beyond:
+                raise ApiError(
+                    422, f"The permissions requested are not granted to this installation: {beyond}"
+                )
+            perms = {k: str(v) for k, v in asked.items()}
+            perms.setdefault("metadata", "read")
+        names = req.get("repositories")
+        repositories: list[str] | None = None
+        if isinstance(names, list) and names:
+            owner = next(o for o, i in self.emu._installations.items() if str(i) == installation_id)
+            repositories = [str(n) for n in names]
+            for name in repositories:
+                if f"{owner}/{name}".lower() not in self.emu._repos:
+                    raise ApiError(
+                        422,
+                        f"There is at least one repository that does not exist or is not accessible to the parent installation: {name}",
+                    )
+        token, expires = self.emu.issue_token(
+            int(installation_id), repositories=repositories, permissions=perms
+        )
         return Reply(
             {
                 "token": token,
                 "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "permissions": perms,
-                "repository_selection": "selected" if req.get("repositories") else "all",
+                "repository_selection": "selected" if repositories else "all",
             },
             status=201,
         )

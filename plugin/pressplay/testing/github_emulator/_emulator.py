@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
@@ -67,6 +67,46 @@ PASSING = {"success", "neutral", "skipped"}
 class _Token:
     installation: int
     expires_at: datetime
+    #: lower-cased repository names the token is limited to (None: every repository of the installation)
+    repositories: frozenset[str] | None = None
+    #: the token's permissions (GitHub narrows a token to what its mint asked for)
+    permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+
+
+#: The permission a repository route needs, by the first part of its path under /repos/{owner}/{repo}
+#: (GitHub's "Permissions required for GitHub Apps"); GET needs read, other methods write.
+_ROUTE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "": ("metadata",),
+    "collaborators": ("metadata",),
+    "installation": ("metadata",),
+    "pulls": ("pull_requests",),
+    "issues": ("issues", "pull_requests"),
+    "labels": ("issues", "pull_requests"),
+    "statuses": ("statuses",),
+    "check-runs": ("checks",),
+    "check-suites": ("checks",),
+    "actions": ("actions",),
+    "contents": ("contents",),
+    "git": ("contents",),
+    "branches": ("contents",),
+    "commits": ("contents",),
+    "compare": ("contents",),
+    "merges": ("contents",),
+}
+
+
+def required_permissions(method: str, rest: str) -> tuple[tuple[str, ...], str]:
+    """(permissions any of which suffices, level) for ``method`` on ``/repos/{o}/{r}/<rest>``."""
+    parts = [p for p in rest.split("/") if p]
+    head = parts[0] if parts else ""
+    level = "read" if method in {"GET", "HEAD"} else "write"
+    if head == "commits" and len(parts) >= 3 and parts[2] in {"status", "statuses"}:
+        return ("statuses",), level
+    if head == "commits" and len(parts) >= 3 and parts[2] in {"check-runs", "check-suites"}:
+        return ("checks",), level
+    if head == "pulls" and len(parts) >= 3 and parts[2] == "merge" and level == "write":
+        return ("contents",), level
+    return _ROUTE_PERMISSIONS.get(head, ("metadata",)), level
 
 
 @dataclass
@@ -122,6 +162,10 @@ class GitHubEmulator:
         self.faults: list[Fault] = []
         self.random_faults: RandomFaults | None = None
         self.issued_tokens: list[str] = []
+        #: each issued token's (repositories or None for all, permissions), in order
+        self.token_scopes: list[tuple[list[str] | None, dict[str, str]]] = []
+        #: (method, path) of every call refused for lack of a token permission (403)
+        self.permission_refusals: list[tuple[str, str]] = []
         self.seen_jwts: list[str] = []
         #: handler crashes (emulator bugs), answered as 500 "GitHub emulator bug: ..."; tests may assert it stays empty
         self.server_errors: list[str] = []
@@ -272,25 +316,48 @@ class GitHubEmulator:
         if str(claims["iss"]) not in {str(self.app_id), f"Iv1.{self.app_id:016x}"}:
             raise ApiError(401, "Integration not found")
 
-    def _check_token(self, credential: str) -> int:
+    def _check_token(self, credential: str) -> _Token:
         token = self._tokens.get(credential)
         if token is None:
             raise ApiError(401, "Bad credentials")
         if token.expires_at <= self.now():
             raise ApiError(401, "Bad credentials")
-        return token.installation
+        return token
 
-    def _check_access(self, installation: int, owner: str, repo: str) -> None:
-        if self._installations.get(owner.lower()) != installation:
+    def _check_access(
+        self, token: _Token, owner: str, repo: str, method: str = "GET", rest: str = ""
+    ) -> None:
+        """As GitHub: a repository outside the installation or outside the token's ``repositories``
+        is 404; a route the token's permissions do not cover is 403."""
+        if self._installations.get(owner.lower()) != token.installation:
             raise ApiError(404, "Not Found")
-        if repo and f"{owner}/{repo}".lower() not in self._repos:
+        if not repo:
+            return
+        full = f"{owner}/{repo}".lower()
+        if full not in self._repos:
             raise ApiError(404, "Not Found")
+        if token.repositories is not None and repo.lower() not in token.repositories:
+            raise ApiError(404, "Not Found")
+        needed, level = required_permissions(method, rest)
+        granted = [token.permissions.get(name) for name in needed]
+        if not any(g == "write" or (g == "read" and level == "read") for g in granted):
+            self.permission_refusals.append((method, f"/repos/{owner}/{repo}/{rest}".rstrip("/")))
+            raise ApiError(403, "Resource not accessible by integration")
 
-    def issue_token(self, installation: int) -> tuple[str, datetime]:
+    def issue_token(
+        self,
+        installation: int,
+        *,
+        repositories: list[str] | None = None,
+        permissions: dict[str, str] | None = None,
+    ) -> tuple[str, datetime]:
         token = "ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "b")[:36]
         expires = self.now() + self.token_ttl
-        self._tokens[token] = _Token(installation, expires)
+        scope = frozenset(r.lower() for r in repositories) if repositories else None
+        perms = dict(permissions) if permissions is not None else dict(APP_PERMISSIONS)
+        self._tokens[token] = _Token(installation, expires, scope, perms)
         self.issued_tokens.append(token)
+        self.token_scopes.append((sorted(scope) if scope else None, perms))
         return token, expires
 
     def make_jwt(self, *, ttl: int = 540) -> str:

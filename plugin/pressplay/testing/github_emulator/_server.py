@@ -389,11 +389,15 @@ class HttpFront:
             return None, None
         if scheme not in {"token", "bearer"} or not credential:
             raise ApiError(401, "Requires authentication")
-        installation = self.emu._check_token(credential)
+        token = self.emu._check_token(credential)
         owner = params.get("owner")
         if owner is not None:
-            self.emu._check_access(installation, owner, params.get("repo", ""))
-        return installation, "token"
+            repo = params.get("repo", "")
+            path = request.environ.get("github_emulator.path", request.path)
+            prefix = f"/repos/{owner}/{repo}"
+            rest = path[len(prefix) :] if repo and path.lower().startswith(prefix.lower()) else ""
+            self.emu._check_access(token, owner, repo, request.method, rest.strip("/"))
+        return token.installation, "token"
 
     def _rate_headers(self, window: RateWindow, resource: str) -> dict[str, str]:
         return {
