@@ -31,11 +31,16 @@ from pressplay.config import Settings
 from pressplay.redact import register_environment
 
 
-def task_remote_url(options: AgentOptions, settings: Settings | None) -> str:
-    """The task repository's URL: ``--remote-url`` when given, else computed from the settings."""
+def task_remote_url(options: AgentOptions, settings: Settings | None, env: Mapping[str, str]) -> str:
+    """The task repository's URL: ``--remote-url`` when given, else computed from the settings (those
+    given, else ``PRESSPLAY_GITHUB_API_URL`` of the phase's environment, else the defaults)."""
     if options.remote_url:
         return options.remote_url
-    return remote_url_for(options.repo, (settings or Settings()).github_api_url)
+    if settings is not None:
+        api_url = settings.github_api_url
+    else:
+        api_url = env.get("PRESSPLAY_GITHUB_API_URL") or Settings().github_api_url
+    return remote_url_for(options.repo, api_url)
 
 
 def empty_workspace(root: Path) -> None:
@@ -75,7 +80,7 @@ def checkout_phase(
 def _checkout(
     options: AgentOptions, *, settings: Settings | None, env: dict[str, str], log: Log
 ) -> StepResult | None:
-    remote = task_remote_url(options, settings)
+    remote = task_remote_url(options, settings, env)
     helper = helper_command(options.repo, "read")
     with tempfile.TemporaryDirectory(prefix="pressplay-checkout-home-") as home:
         git = Git(options.workspace, env=env, helper=helper, home=Path(home), keep_env=False)

@@ -91,7 +91,7 @@ def _push(
         state = StartState.read(options.state_dir)
     except ValueError as exc:
         return StepResult("error", str(exc))
-    remote = task_remote_url(options, settings)
+    remote = task_remote_url(options, settings, env)
     mine = (options.repo, options.branch, options.task_id, options.step_key, remote)
     recorded = (state.repo, state.branch, state.task_id, state.step, state.remote_url)
     if mine != recorded:
@@ -139,16 +139,17 @@ def _push(
             sha = before.get("commit", "").strip()
             _verify(bare, state, sha)
             files = _files(bare, sha, state.start)
+            subject = bare.run("log", "-1", "--format=%s", sha).strip()
             log(f"push {sha[:12]} to {state.branch} at {remote}")
             already = _send(bare, remote, sha, state.branch)
         except PushRefused as exc:
             return StepResult("invalid", f"nothing was pushed: {exc}")
         except GitError as exc:
             return StepResult("git-failed", str(exc))
-    subject = before.get("summary", "").strip() or f"step {state.step} of task {state.task_id}"
     return StepResult(
         "committed",
-        f"{subject}, pushed" + (" (the remote already had it)" if already else ""),
+        f"{subject} ({len(files)} file(s), {sha[:12]}), pushed to {state.branch}"
+        + (" (the remote already had it)" if already else ""),
         commit=sha,
         changed_files=files,
         pushed=True,
@@ -198,12 +199,18 @@ def _verify(bare: Git, state: StartState, sha: str) -> None:
 def _send(bare: Git, remote: str, sha: str, branch: str) -> bool:
     """Push without force; True when the remote already had exactly this commit."""
     ref = f"refs/heads/{branch}"
+
+    def there() -> bool:
+        heads = bare.run("ls-remote", remote, ref, remote=True, check=False)
+        return any(line.split("\t", 1)[0] == sha for line in heads.splitlines())
+
+    if there():
+        return True
     try:
         bare.run("push", "--quiet", "--porcelain", "--no-verify", remote, f"{sha}:{ref}", remote=True)
         return False
     except GitError as exc:
-        heads = bare.run("ls-remote", remote, ref, remote=True, check=False)
-        if any(line.split("\t", 1)[0] == sha for line in heads.splitlines()):
+        if there():
             return True
         text = str(exc)
         if "rejected" in text or "non-fast-forward" in text or "fetch first" in text:

@@ -6,6 +6,11 @@ installation token the GitHub emulator accepts, which is what ``pressplay git-cr
 git. Every other path is passed through to the GitHub emulator's REST API, so this one address is
 both the git host and the API of the demo's "GitHub", as on GitHub Enterprise Server, and the
 credential helper recognises it.
+
+Git requests for any other repository on this host (``/<owner>/<other>.git/...``) are challenged for
+credentials like a private repository on GitHub and then refused; the server keeps a record of every
+request (:attr:`GitHttpServer.requests`: method, path, whether credentials came along), so a test can
+show that a push went only where it should and that no credentials were offered anywhere else.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class GitHttpServer:
         self.api_upstream = api_upstream.rstrip("/")
         self.pushes_authenticated = 0
         self.pushes_refused = 0
+        #: (method, path without query, credentials sent) of every request, in order.
+        self.requests: list[tuple[str, str, bool]] = []
         self._valid_tokens: set[str] = set()
         self._lock = threading.Lock()
         self._server: BackgroundServer | None = None
@@ -117,9 +124,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> None:
         owner = self.server_owner
         parts = urlsplit(self.path)
-        prefix = f"/{owner.repo}.git"
+        with owner._lock:
+            owner.requests.append((self.command, parts.path, bool(self.headers.get("authorization"))))
+        prefix = f"/{owner.repo}.git/"
         if parts.path.startswith(prefix) and parts.path.endswith(_GIT_SUFFIXES):
-            self._git(parts.path[len(prefix) :], parts.query)
+            self._git(parts.path[len(prefix) - 1 :], parts.query)
+        elif ".git/" in parts.path and parts.path.endswith(_GIT_SUFFIXES):
+            self._body()
+            if self.headers.get("authorization"):
+                self._reply(404, {"content-type": "text/plain"}, b"Repository not found.\n")
+            else:
+                self._reply(401, {"www-authenticate": 'Basic realm="GitHub"'}, b"")
         else:
             self._proxy()
 
