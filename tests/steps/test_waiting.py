@@ -8,10 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from pressplay.config import Settings
-from pressplay.steps.base import Failed, PermanentError, Running, Succeeded
+from pressplay.steps.base import Failed, Running, Succeeded
 from pressplay.steps.waiting import (
     SOON,
-    Deadline,
     GiveUp,
     OnFailure,
     OnFailureArgs,
@@ -174,13 +173,3 @@ def test_keep_waiting_past_the_deadline_gives_up_as_the_template_asked(
         == expected
     )
     assert calls == ["give_up"]
-
-
-# -- the old deadline (until its last caller moves to Wait) ------------------------------------------
-
-
-def test_deadline_is_durable_and_says_what_to_change() -> None:
-    deadline = Deadline(ANCHOR, timedelta(minutes=30))
-    deadline.check(ANCHOR + timedelta(minutes=29), "checks")
-    with pytest.raises(PermanentError, match=r"timed out after 30m waiting for checks.*raise `timeout`"):
-        deadline.check(ANCHOR + timedelta(minutes=31), "checks")

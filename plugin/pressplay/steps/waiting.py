@@ -41,13 +41,11 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from pressplay.config import Settings
-from pressplay.errors import PermanentError
 from pressplay.steps.base import Failed, Outcome, OutputValue, Running, StepArgs, Succeeded
 from pressplay.types import Duration, format_duration
 
 __all__ = [
     "SOON",
-    "Deadline",
     "GiveUp",
     "OnFailure",
     "OnFailureArgs",
@@ -196,32 +194,6 @@ def keep_waiting(
         return settle(give_up(), on_failure)
     requeue = wait.requeue(settings, changed=changed, budget=budget, at_most=at_most, soon=soon)
     return Running(message, requeue=requeue)
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """Deprecated: ``anchor + timeout`` for callers not yet on :class:`Wait` / :func:`keep_waiting`."""
-
-    anchor: datetime
-    timeout: timedelta
-
-    @property
-    def at(self) -> datetime:
-        return self.anchor + self.timeout
-
-    def remaining(self, now: datetime) -> timedelta:
-        return self.at - now
-
-    def passed(self, now: datetime) -> bool:
-        return now >= self.at
-
-    def check(self, now: datetime, what: str) -> None:
-        """Raise :class:`PermanentError` once the deadline has passed."""
-        if self.passed(now):
-            raise PermanentError(
-                f"timed out after {format_duration(self.timeout)} waiting for {what} "
-                f"(started {self.anchor.isoformat()}); raise `timeout` if this needs longer"
-            )
 
 
 def next_poll(
