@@ -23,7 +23,10 @@ DELEGATED: dict[str, tuple[str, str]] = {
         "pressplay.lint.cli:main",
         "check rendered manifests (step arguments, references, shell safety)",
     ),
-    "agent": ("pressplay.agent.cli:main", "run a coding agent step (the agent-step container's entrypoint)"),
+    "agent": (
+        "pressplay.agent.cli:main",
+        "one coding agent step: checkout | run | push (the agent-step containers' entrypoints)",
+    ),
     "git-credential": ("pressplay.agent.credential:main", "git credential helper using the GitHub App"),
     "demo": (
         "pressplay.demo.cli:main",
