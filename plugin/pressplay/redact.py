@@ -35,9 +35,11 @@ _PATTERNS = (
     re.compile(r"(?i)(?<=authorization)(\s*[:=]\s*)(?:bearer|token|basic)\s+\S+"),
     re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_-]{20,}"),
 )
-#: A line inside a PEM block: base64, a ``Proc-Type:``-style header, or blank (with any log prefix
-#: the stream adds in front, e.g. ``[agent] `` or a JSON string's quote).
-_PEM_BODY = re.compile(r"^[^A-Za-z0-9+/=]{0,40}(?:[A-Za-z0-9+/=]{4,}|[A-Za-z-]+: .*|)[^A-Za-z0-9+/=]{0,8}$")
+#: A line inside a PEM block: base64, a ``Proc-Type:``/``DEK-Info:`` header, or blank, with any short
+#: log prefix in front (``[agent] ``, a timestamp, a JSON string's quote) and punctuation after.
+_PEM_BODY = re.compile(
+    r"^(?:.{0,40}[^A-Za-z0-9+/=])?(?:[A-Za-z0-9+/=]{4,}|(?:Proc-Type|DEK-Info|Comment): .*)?[^A-Za-z0-9+/=]{0,8}$"
+)
 #: Names of variables whose values are secrets (matched anywhere in the name, case-insensitive).
 _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|CREDENTIAL|AUTHORIZATION|_KEY$|^KEY$",

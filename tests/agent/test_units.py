@@ -226,3 +226,43 @@ def test_cli_reports_bad_input_by_flag_and_variable(
     (tmp_path / "agents.yaml").write_text("agents:\n  rex:\n    command: [claude]\n    gates: [rust]\n")
     assert cli.main(["profiles", "--agents-dir", str(tmp_path)]) == 0
     assert "rex: claude; fmt, clippy, test" in capsys.readouterr().out
+
+
+def test_stream_redactor_masks_a_pem_block_line_by_line_and_resumes_after_it(tmp_path: Path) -> None:
+    from pressplay.redact import MASK, StreamRedactor, register_environment
+
+    lines = [
+        "before ghs_" + "a" * 36,
+        "[agent] -----BEGIN OPENSSH PRIVATE KEY-----",
+        "[agent] b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+        '"QyNTUxOQAAACBvZ2VzdCBrZXkgZm9yIHRlc3RzIG9ubHkgYmFzZTY0IGJvZHkgaGVyZQ==",',
+        "",
+        "-----END OPENSSH PRIVATE KEY----- trailing ghp_" + "b" * 36,
+        "agent: done",
+    ]
+    out = StreamRedactor().lines(lines)
+    assert out[0] == f"before {MASK}"
+    assert out[1] == f"[agent] {MASK}"
+    assert out[2:5] == [MASK, MASK, MASK]
+    assert out[5] == f"{MASK} trailing {MASK}"
+    assert out[6] == "agent: done"
+    # a block cut short: the first line that is not key material ends it
+    cut = StreamRedactor().lines(
+        ["-----BEGIN RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEA0Z3VS5JJcds3", "error: bye"]
+    )
+    assert cut == [MASK, MASK, "error: bye"]
+    # secrets of the environment, by name, and the contents of secret files it names
+    key_file = tmp_path / "svc.key"
+    key_file.write_text("line-one-of-a-secret-file\nline-two-of-a-secret-file\n")
+    names = register_environment(
+        {
+            "SERVICE_PASSWORD": "correct-horse-battery",
+            "DB_CREDENTIALS_FILE": str(key_file),
+            "GIT_AUTHOR_NAME": "pressplay[bot]",
+            "PRESSPLAY_GITHUB_APP_ID": "123456789",
+            "SHORT_TOKEN": "abc",
+        }
+    )
+    assert names == ["DB_CREDENTIALS_FILE", "SERVICE_PASSWORD", "SHORT_TOKEN"]
+    text = redact("pw correct-horse-battery; line-two-of-a-secret-file; pressplay[bot] 123456789")
+    assert text == f"pw {MASK}; {MASK}; pressplay[bot] 123456789"
