@@ -39,7 +39,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from pressplay.types import Duration
+from pressplay.types import OWN_CONTEXT_PREFIX, Duration
 
 SPEC_VERSION = 1
 SCHEMA_ID = "https://pressplay.dev/schemas/acceptance-spec.v1.json"
@@ -48,7 +48,7 @@ SCHEMA_FILE = "schemas/acceptance-spec.v1.json"
 Conclusion = Literal["success", "neutral", "skipped"]
 DEFAULT_PASSING_CONCLUSIONS: tuple[Conclusion, ...] = ("success", "neutral", "skipped")
 #: pressplay's own status contexts start with this: a `checks` criterion never requires them.
-OWN_PREFIX = "pressplay/"
+OWN_PREFIX = OWN_CONTEXT_PREFIX
 _ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 

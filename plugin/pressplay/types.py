@@ -160,3 +160,12 @@ OptionalCommitSha = Annotated[CommitSha | None, BeforeValidator(_blank_is_none)]
 
 #: GitHub ``author_association`` values pressplay trusts to steer an agent or approve a change.
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+#: Commit-status contexts pressplay owns: the ``status`` step writes no other (a step must never fake a
+#: check a person or CI owns, e.g. one branch protection requires), and waits never wait on them.
+OWN_CONTEXT_PREFIX = "pressplay/"
+
+
+def is_own_context(context: str) -> bool:
+    """Whether ``context`` is one of pressplay's own (``pressplay`` or ``pressplay/...``)."""
+    return context == OWN_CONTEXT_PREFIX.rstrip("/") or context.startswith(OWN_CONTEXT_PREFIX)

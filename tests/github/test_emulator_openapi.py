@@ -50,6 +50,8 @@ def _models() -> dict[tuple[str, str], Any]:
         ("GET", "/repos/{owner}/{repo}/installation"): m.Installation,
         ("GET", "/rate_limit"): m.RateLimitOverview,
         ("GET", "/repos/{owner}/{repo}"): m.FullRepository,
+        ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"): m.RepositoryCollaboratorPermission,
+        ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"): m.TeamMembership,
         ("GET", "/repos/{owner}/{repo}/branches/{branch}"): m.BranchWithProtection,
         ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): m.GitRef,
         ("POST", "/repos/{owner}/{repo}/git/refs"): m.GitRef,
@@ -278,6 +280,12 @@ def drive(emu: GitHubEmulator) -> list[Exchange]:
         call("GET", f"{base}/pulls/{number}/merge")
         call("PUT", f"{base}/pulls/{number}/merge", json_body={})
         call("GET", f"{base}/pulls", params={"state": "closed"})
+        emu.set_permission(R, "alice", "maintain")
+        emu.add_team_member("acme", "platform", "alice")
+        call("GET", f"{base}/collaborators/alice/permission")
+        call("GET", f"{base}/collaborators/no-such-user/permission")
+        call("GET", "/orgs/acme/teams/platform/memberships/alice")
+        call("GET", "/orgs/acme/teams/platform/memberships/bob")
         call("GET", f"{base}/actions/workflows")
         call("GET", f"{base}/actions/workflows/deploy.yml")
         call(

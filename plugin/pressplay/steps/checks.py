@@ -41,10 +41,10 @@ from pydantic import Field, field_validator, model_validator
 from pressplay.github import GitHubPermanentError, RepoClient
 from pressplay.steps.base import Outcome, OutputValue, PermanentError, StepContext, Succeeded, step
 from pressplay.steps.waiting import GiveUp, OnFailure, OnFailureArgs, Wait, keep_waiting, settle
-from pressplay.types import Duration, Repo, is_commit_sha, parse_timestamp
+from pressplay.types import OWN_CONTEXT_PREFIX, Duration, Repo, is_commit_sha, parse_timestamp
 
 #: Our own status contexts and check names: never waited on (we would wait for ourselves).
-OWN_PATTERN = "pressplay/*"
+OWN_PATTERN = OWN_CONTEXT_PREFIX + "*"
 #: Longest ``summary`` text kept per check in the outputs.
 SUMMARY_LIMIT = 300
 #: How many names a node message lists before "and N more".

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from pressplay.steps.base import Outcome, StepArgs, StepContext, Succeeded, step
 from pressplay.steps.shared.statuses import DESCRIPTION_LIMIT, set_status
-from pressplay.types import CommitSha, Repo
+from pressplay.types import OWN_CONTEXT_PREFIX, CommitSha, Repo, is_own_context
 
 _CONTEXT_RE = re.compile(r"^[^\s].{0,254}$")
 
@@ -44,8 +44,9 @@ class StatusArgs(StepArgs):
         min_length=1,
         max_length=255,
         description=(
-            "Status context, the name shown on the PR and used by branch protection, e.g. "
-            "`pressplay/acceptance`. It is the idempotency key: one status per context and SHA."
+            "Status context, the name shown on the PR and used by branch protection: `pressplay` or "
+            "`pressplay/<name>`, e.g. `pressplay/acceptance` (other contexts are refused). It is the "
+            "idempotency key: one status per context and SHA."
         ),
     )
     state: StatusState = Field(description="One of `pending`, `success`, `failure`, `error`.")
@@ -71,6 +72,11 @@ class StatusArgs(StepArgs):
     def _one_line(cls, value: str) -> str:
         if "\n" in value or not _CONTEXT_RE.match(value):
             raise ValueError("must be one line of text, e.g. 'pressplay/acceptance'")
+        if not is_own_context(value):
+            raise ValueError(
+                f"pressplay sets only its own contexts (`pressplay` or `{OWN_CONTEXT_PREFIX}<name>`), so it can "
+                "never stand in for a check that CI or a person owns; use e.g. 'pressplay/deploy'"
+            )
         return value
 
 

@@ -159,3 +159,15 @@ def test_bad_input_fails_naming_the_problem(
     result = call(sidecar, gh, **args)
     assert result.phase == "Failed"
     assert words in result.message
+
+
+@pytest.mark.parametrize(
+    "context", ["ci/build", "continuous-integration/jenkins", "pressplayx", "Pressplay/acceptance"]
+)
+def test_a_context_pressplay_does_not_own_is_refused(sidecar: Sidecar, context: str) -> None:
+    """Issue 18: the status step could post any context, e.g. fake a check branch protection requires."""
+    result = sidecar.run_step(
+        "status", {"repo": REPO, "sha": "a" * 40, "context": context, "state": "success"}
+    )
+    assert result.phase == "Failed"
+    assert "status.context: pressplay sets only its own contexts" in result.message

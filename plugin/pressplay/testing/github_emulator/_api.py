@@ -194,6 +194,8 @@ def build_router(emu: GitHubEmulator) -> Router:
     r.add("POST", "/graphql", api.graphql)
     # repository, git
     r.add("GET", R, api.get_repo)
+    r.add("GET", R + "/collaborators/{username}/permission", api.collaborator_permission)
+    r.add("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", api.team_membership)
     r.add("GET", R + "/branches/{branch*}", api.get_branch)
     r.add("GET", R + "/git/ref/{ref*}", api.get_ref)
     r.add("POST", R + "/git/refs", api.create_ref)
@@ -428,6 +430,34 @@ class _Api:
         )
 
     # -- repository and git -----------------------------------------------------------------------------
+    def collaborator_permission(
+        self, request: Request, owner: str, repo: str, username: str, **_: Any
+    ) -> Reply:
+        state = self.repo(owner, repo)
+        user = self.emu._users.get(username.lower())
+        if user is None or user.type != "User":
+            raise ApiError(404, f"{username} is not a user")
+        role = self.emu.permission_of(f"{state.owner.login}/{state.name}", username)
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        levels = {name: False for name in ("admin", "maintain", "push", "triage", "pull")}
+        rank = {"admin": 5, "maintain": 4, "write": 3, "triage": 2, "read": 1, "none": 0}[role]
+        for name, needed in (("admin", 5), ("maintain", 4), ("push", 3), ("triage", 2), ("pull", 1)):
+            levels[name] = rank >= needed
+        collaborator = {**self.s.user(user), "permissions": levels, "role_name": role}
+        return Reply({"permission": legacy, "role_name": role, "user": collaborator})
+
+    def team_membership(self, request: Request, org: str, team_slug: str, username: str, **_: Any) -> Reply:
+        member = self.emu.team_member(org, team_slug, username)
+        if not member:
+            raise ApiError(404, "Not Found")
+        return Reply(
+            {
+                "url": f"{self.s.api}/organizations/1/team/1/memberships/{username}",
+                "role": "member",
+                "state": "active",
+            }
+        )
+
     def get_repo(self, request: Request, owner: str, repo: str, **_: Any) -> Reply:
         return Reply(self.s.full_repo(self.repo(owner, repo)))
 

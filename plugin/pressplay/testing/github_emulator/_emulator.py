@@ -55,12 +55,18 @@ APP_PERMISSIONS = {
     "checks": "write",
     "contents": "write",
     "issues": "write",
+    "members": "read",
     "metadata": "read",
     "pull_requests": "write",
     "statuses": "write",
 }
 APP_EVENTS = ["check_run", "check_suite", "issue_comment", "issues", "pull_request", "push", "workflow_run"]
 PASSING = {"success", "neutral", "skipped"}
+
+
+#: Repository roles, most powerful first; `permission` in GitHub's answer maps triage to read and
+#: maintain to write (the legacy field), `role_name` keeps the role.
+ROLES = ("admin", "maintain", "write", "triage", "read")
 
 
 @dataclass
@@ -175,6 +181,10 @@ class GitHubEmulator:
         self._repos: dict[str, RepoState] = {}
         self._installations: dict[str, int] = {}  # owner (lower) -> installation id
         self._tokens: dict[str, _Token] = {}
+        #: (lower-case owner/name, lower-case login) -> admin | maintain | write | triage | read
+        self._permissions: dict[tuple[str, str], str] = {}
+        #: (lower-case org, team slug) -> lower-case logins of the team's active members
+        self._teams: dict[tuple[str, str], set[str]] = {}
         self._windows: dict[tuple[int, str], RateWindow] = {}
         self._writes: dict[int, list[float]] = {}
         self._push_hooks: list[PushHook] = []
@@ -568,6 +578,36 @@ class GitHubEmulator:
 
     def installation_id(self, owner: str) -> int:
         return self._installations[owner.lower()]
+
+    def set_permission(self, full_name: str, login: str, permission: str) -> None:
+        """Give ``login`` a role on ``full_name`` (``admin``, ``maintain``, ``write``, ``triage``, ``read``)."""
+        if permission not in ROLES:
+            raise ValueError(f"unknown role {permission!r}: one of {', '.join(ROLES)}")
+        with self.lock:
+            self._user(login)
+            self._permissions[(full_name.lower(), login.lower())] = permission
+
+    def permission_of(self, full_name: str, login: str) -> str:
+        """The role GitHub reports for ``login`` on ``full_name``: a granted one, else ``read`` on a
+        public repository and ``none`` on a private one."""
+        with self.lock:
+            granted = self._permissions.get((full_name.lower(), login.lower()))
+            if granted is not None:
+                return granted
+            state = self._repos.get(full_name.lower())
+            return "none" if state is None or state.private else "read"
+
+    def add_team_member(self, org: str, team_slug: str, login: str) -> None:
+        """Make ``login`` an active member of ``org``'s team ``team_slug``."""
+        with self.lock:
+            self._user(login)
+            self._teams.setdefault((org.lower(), team_slug.lower()), set()).add(login.lower())
+
+    def team_member(self, org: str, team_slug: str, login: str) -> bool | None:
+        """Whether ``login`` is in the team; None when the team does not exist."""
+        with self.lock:
+            members = self._teams.get((org.lower(), team_slug.lower()))
+            return None if members is None else login.lower() in members
 
     def create_repo(
         self,
