@@ -60,8 +60,8 @@ def register(secret: str) -> None:
     """
     secret = secret.strip()
     values = [secret]
-    if "\n" in secret:
-        values += [line.strip() for line in secret.splitlines() if len(line.strip()) >= 16]
+    if "\n" in secret:  # not the PEM armor lines: they are no secret, and the PEM pattern needs them
+        values += [s for line in secret.splitlines() if len(s := line.strip()) >= 16 and "-----" not in s]
     with _lock:
         _known.update(v for v in values if len(v) >= 8)
 
@@ -104,10 +104,9 @@ def _registered(text: str) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every secret-shaped part and every registered value replaced by :data:`MASK`."""
-    text = _registered(text)  # first: a registered multi-line value, before patterns cut it up
     for pattern in _PATTERNS:
         text = pattern.sub(r"\g<1>" + MASK if pattern.groups else MASK, text)
-    return text
+    return _registered(text)
 
 
 class StreamRedactor:
