@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -459,3 +460,60 @@ def test_a_multi_line_pem_is_masked_in_logs_and_every_output(
         assert "correct-horse-battery" not in text, name
     report = json.loads(texts["gate-report.json"])
     assert report["gates"][0]["tail"].count(MASK) >= len(body)
+
+
+# ------------------------------------------------------------------ what the agent leaves running
+
+
+DAEMON = textwrap.dedent(
+    """\
+    import os, pathlib, sys, time
+    pid_file, plant = os.environ["DAEMON_PID_FILE"], os.environ["PLANT_DIR"]
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:  # a daemon in a session of its own, still holding the output pipe
+            pathlib.Path(pid_file).write_text(str(os.getpid()))
+            time.sleep(2)
+            os.symlink("/etc/hostname", os.path.join(plant, "verdict.json"))  # for Argo's wait to follow
+            time.sleep(20)
+        os._exit(0)
+    time.sleep(0.5)
+    print("agent: done, leaving a friend behind")
+    sys.exit(1)
+    """
+)
+
+
+def test_what_the_agent_leaves_running_is_stopped_before_the_outputs_are_written(
+    make_host: Callable[..., Host], tmp_path: Path
+) -> None:
+    """The agent double-forks a daemon into a session of its own that keeps the output pipe open and,
+    once pressplay is done, plants ``verdict.json`` → a file of the container for Argo's ``wait`` to
+    read into an output. The agent phase (a child subreaper) stops it as soon as the agent exits: the
+    step ends at once and no link appears. No sandbox here: this is pressplay's own doing. Old code:
+    the daemon was reparented to init and lived on; the step hung on the open pipe until the timeout
+    and the link appeared after pressplay had written the outputs."""
+    host = make_host()
+    script = tmp_path / "daemonizer.py"
+    script.write_text(DAEMON)
+    pid_file = tmp_path / "daemon.pid"
+    options = _options(host, _agents(tmp_path, [sys.executable, str(script)]), "leftover")
+    options.outputs_dir.mkdir(parents=True)
+    pod = AgentPod(key_env=host.key_env(), sandbox=False)
+    environ = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(tmp_path / "home"),
+        "DAEMON_PID_FILE": str(pid_file),
+        "PLANT_DIR": str(options.outputs_dir),
+    }
+    started = time.monotonic()
+    with (tmp_path / "leftover.log").open("w") as log:
+        result = pod.run(options, log=log, environ=environ)
+    assert result.status == "agent-failed", (tmp_path / "leftover.log").read_text()
+    assert time.monotonic() - started < 30
+    daemon = int(pid_file.read_text())
+    time.sleep(3)  # past the moment the daemon would have planted its link
+    with pytest.raises(ProcessLookupError):
+        os.kill(daemon, 0)
+    assert not (options.outputs_dir / "verdict.json").is_symlink()
+    assert sorted(p.name for p in options.outputs_dir.iterdir() if p.is_symlink()) == []

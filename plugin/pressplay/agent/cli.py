@@ -120,8 +120,10 @@ def main(argv: Sequence[str]) -> int:
 
         code = push_phase(options).exit_code
     else:
+        from pressplay.agent.process import become_subreaper
         from pressplay.agent.runtime import agent_phase
 
+        become_subreaper()  # what the agent leaves running in the background comes to us to be stopped
         code = agent_phase(options).exit_code
     _flush_telemetry()
     return code

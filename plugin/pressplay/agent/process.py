@@ -2,7 +2,10 @@
 
 The command runs in its own process group so a timeout stops its children too (an agent CLI spawns
 tools; ``cargo`` spawns ``rustc``); whatever is left of the group when the command ends is stopped as
-well, so nothing the agent started keeps running while pressplay commits. The output is redacted as
+well, and so is every process it left behind in another group or session: ``pressplay agent run``
+makes itself a child subreaper (:func:`become_subreaper`), so such orphans become its children, and
+:func:`reap_orphans` stops them. Nothing the agent started keeps running while pressplay commits and
+writes the outputs (it could change them under pressplay, or plant links for Argo to follow). The output is redacted as
 one stream (:class:`pressplay.redact.StreamRedactor`): a private key printed over many lines is
 masked on every line.
 """
@@ -10,9 +13,11 @@ masked on every line.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -26,6 +31,8 @@ from pressplay.redact import StreamRedactor
 TAIL_LINES = 400
 #: Seconds between SIGTERM and SIGKILL when a command times out.
 KILL_GRACE_SECONDS = 5.0
+#: Seconds after a command exits before what it left running is stopped.
+LEFTOVER_GRACE_SECONDS = 0.5
 
 
 @dataclass
@@ -52,6 +59,69 @@ class ProcessResult:
         return f"exit {self.exit_code} after {self.seconds:.1f}s"
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+_subreaper = {"on": False}
+
+
+def become_subreaper() -> bool:
+    """Make orphans of this process's descendants its children (Linux ``PR_SET_CHILD_SUBREAPER``).
+
+    Only a process that runs commands one at a time should do this (``pressplay agent run``):
+    afterwards :func:`run_streaming` stops every child that appeared while its command ran.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        _subreaper["on"] = bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        _subreaper["on"] = False
+    return _subreaper["on"]
+
+
+def _parents() -> dict[int, int]:
+    """pid → parent pid of every process this process can see (Linux ``/proc``; empty elsewhere)."""
+    found: dict[int, int] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode(errors="replace")
+            found[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def children() -> set[int]:
+    """The pids of this process's children."""
+    me = os.getpid()
+    return {pid for pid, parent in _parents().items() if parent == me}
+
+
+def reap_orphans(keep: set[int]) -> list[int]:
+    """SIGKILL every child of this process not in ``keep``, and their descendants; returns their pids."""
+    parents = _parents()
+    me = os.getpid()
+    doomed = [pid for pid, parent in parents.items() if parent == me and pid not in keep]
+    i = 0
+    while i < len(doomed):
+        doomed += [pid for pid, parent in parents.items() if parent == doomed[i] and pid not in doomed]
+        i += 1
+    for pid in doomed:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in doomed:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return doomed
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     """SIGTERM the process group, then SIGKILL it after a grace period."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -76,6 +146,7 @@ def run_streaming(
     """Run ``argv`` in ``cwd``; every output line (stdout and stderr) goes, redacted, to ``sink``."""
     started = time.monotonic()
     argv = list(argv)
+    before = children() if _subreaper["on"] else set()
     try:
         proc = subprocess.Popen(
             argv,
@@ -104,6 +175,17 @@ def run_streaming(
     timer = threading.Timer(timeout, on_timeout)
     timer.daemon = True
     timer.start()
+    if _subreaper["on"]:
+
+        def end_leftovers() -> None:
+            """Once the command has exited, stop what it left (which may hold the output pipe open)."""
+            proc.wait()
+            time.sleep(LEFTOVER_GRACE_SECONDS)  # let the pipe drain
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            reap_orphans(keep=before | {proc.pid})
+
+        threading.Thread(target=end_leftovers, daemon=True).start()
     if stdin_text is not None and proc.stdin is not None:
 
         def feed(stream: TextIO, text: str) -> None:
@@ -132,6 +214,8 @@ def run_streaming(
             _stop(proc)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # what the command left running in its group
+        if _subreaper["on"]:
+            reap_orphans(keep=before)  # ... and in other groups or sessions (orphans come to us)
         proc.stdout.close()
     return ProcessResult(
         argv=argv,
