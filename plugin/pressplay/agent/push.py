@@ -32,7 +32,6 @@ from pressplay.agent.credential import helper_command
 from pressplay.agent.git import SHA_RE, STEP_TRAILER, TASK_TRAILER, Git, GitError
 from pressplay.agent.options import AgentOptions
 from pressplay.agent.runtime import (
-    AGENT_OUTPUT_FILES,
     Log,
     StepResult,
     gate_report_of,
@@ -68,13 +67,11 @@ def push_phase(
     )
     assert result is not None
     values = result.outputs()
-    values["gateReport"] = json.dumps(
-        gate_report_of(before), separators=(",", ":")
-    )  # the agent phase's gates
+    # the gates ran in the agent phase: their report stays (as parsed JSON, re-serialised and redacted)
+    values["gateReport"] = json.dumps(gate_report_of(before), separators=(",", ":"))
+    attempts = before.get("attempts", "").strip()
+    values["attempts"] = attempts if attempts.isdigit() else "0"
     write_output_values(values, options.outputs_dir)
-    for name in AGENT_OUTPUT_FILES.values():
-        if (options.outputs_dir / name).is_symlink():
-            (options.outputs_dir / name).unlink()
     log(f"{result.status}: {result.summary}")
     return result
 
@@ -108,11 +105,10 @@ def _push(
             home=Path(private) / "home",
             keep_env=False,
         )
-        objects = _objects_of(options.workspace)
-        bare.env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = str(objects)
         bare.root.mkdir()
         (Path(private) / "home").mkdir()
         try:
+            bare.env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = str(_objects_of(options.workspace))
             bare.run("init", "--quiet", "--bare", "--template=")
             if state.existing is not None:
                 files = _files(bare, state.existing)
