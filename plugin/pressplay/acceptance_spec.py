@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import re2
 import yaml
 from pydantic import (
     BaseModel,
@@ -159,7 +160,11 @@ class HttpCriterion(_Criterion):
     url: str = Field(
         ...,
         max_length=2048,
-        description="`http://` or `https://` URL to request (no credentials in it).",
+        description=(
+            "`http://` or `https://` URL to request (no credentials in it). Its host must resolve to public "
+            "addresses, or to a range the sidecar allows (`PRESSPLAY_PROBE_ALLOW_CIDRS`); link-local and "
+            "cloud metadata addresses are never probed."
+        ),
         json_schema_extra={"pattern": "^https?://[^/?#@\\s]+([/?#]\\S*)?$"},
     )
     method: Literal["GET", "HEAD"] = Field("GET", description="HTTP method.")
@@ -184,7 +189,10 @@ class HttpCriterion(_Criterion):
     body_pattern: str | None = Field(
         None,
         max_length=1000,
-        description="Python regular expression searched in the body (first 1 MiB).",
+        description=(
+            "RE2 regular expression searched in the body (first 1 MiB); RE2 has no backreferences or "
+            "lookaround, and runs in linear time."
+        ),
     )
     timeout: Duration = Field(
         timedelta(seconds=10),
@@ -225,10 +233,7 @@ class HttpCriterion(_Criterion):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bodyPattern is not a valid regular expression: {exc}") from exc
+            compile_pattern(value, "bodyPattern")
         return value
 
     @field_validator("timeout")
@@ -348,8 +353,164 @@ def _duplicates(values: Sequence[str]) -> list[str]:
     return dupes
 
 
+#: The most RE2 instructions a pattern may compile to: RE2's search time is linear in the text times
+#: the program, so this and the body limit bound it (a Unicode class such as ``\\pL`` is ~1200).
+PATTERN_MAX_PROGRAM = 2000
+#: RE2's memory budget for one pattern (program and DFA cache): a larger program is refused.
+PATTERN_MAX_MEM = 8 << 20
+_RE2_SYNTAX = "https://github.com/google/re2/wiki/Syntax"
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.never_capture = True  # only "does it match": the DFA answers, no submatch tracking
+    options.log_errors = False
+    options.max_mem = PATTERN_MAX_MEM
+    return options
+
+
+def compile_pattern(pattern: str, where: str = "bodyPattern") -> Any:
+    """``pattern`` compiled by RE2 (linear time, no backtracking: ``(a+)+$`` cannot stall the sidecar).
+
+    Raises ValueError naming ``where`` and the fix for a pattern RE2 does not accept (a syntax error,
+    a backreference or lookaround, which are Python/PCRE only) or that compiles too large.
+    """
+    try:
+        compiled = re2.compile(pattern, _re2_options())
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        if "too large" in str(reason):
+            raise ValueError(_too_large(where, "more than RE2's memory budget")) from exc
+        raise ValueError(
+            f"{where} is not a valid RE2 regular expression ({reason}): write it in RE2 syntax "
+            f"({_RE2_SYNTAX}); RE2 has no backreferences (`\\1`), lookaround (`(?=`, `(?<=`, `(?!`) or "
+            "possessive quantifiers, so match the text itself instead"
+        ) from exc
+    size = max(int(compiled.programsize), int(compiled.reverseprogramsize))
+    if size > PATTERN_MAX_PROGRAM:
+        raise ValueError(_too_large(where, f"{size} instructions, at most {PATTERN_MAX_PROGRAM}"))
+    return compiled
+
+
+def _too_large(where: str, size: str) -> str:
+    return (
+        f"{where} is too large for RE2 ({size}): use smaller counted repetitions (`{{n,m}}`) and "
+        "character classes (a Unicode class such as `\\pL` is large)"
+    )
+
+
+# -- which addresses a probe may reach ---------------------------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Cloud metadata services (AWS/GCP/Azure/OCI/DigitalOcean, the ECS task endpoints, AWS over IPv6,
+#: Alibaba): never probed, whatever ``PRESSPLAY_PROBE_ALLOW_CIDRS`` allows.
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
+              "100.100.100.200", "192.0.0.192")
+)  # fmt: skip
+#: Never probed, even inside an allowed range: link-local (where metadata lives), multicast, unspecified.
+_NEVER = "link-local, multicast or unspecified"
+REFUSED = "refused: not a public address"
+_IPV4_PART = re.compile(r"^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$")
+#: IPv4 addresses carried inside IPv6 ones: IPv4-compatible (::/96) and NAT64 (64:ff9b::/96).
+_EMBEDDING = (
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+)
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address ``host`` names when it is an IP literal in **any** notation a resolver accepts, else None.
+
+    IPv4 as ``inet_aton`` reads it: decimal, hex (``0xa9fea9fe``), octal (``0251.0376.0251.0376``), one to
+    four parts (``2852039166``, ``169.254.43518``), a trailing dot; IPv6 with or without brackets (a zone
+    id is dropped). Raises ValueError for a numeric host no resolver could mean (``1.2.3.4.5``, ``256.1``).
+    """
+    name = host.strip().strip("[]")
+    if "%" in name:
+        name = name.split("%", 1)[0]
+    if ":" in name:
+        try:
+            return ipaddress.IPv6Address(name)
+        except ValueError:
+            return None
+    name = name[:-1] if name.endswith(".") else name
+    parts = name.split(".")
+    if not name or not all(_IPV4_PART.match(p) for p in parts):
+        return None  # a DNS name (the resolver answers for it)
+    numbers = [_ipv4_number(p) for p in parts]
+    *head, last = numbers
+    if len(numbers) > 4 or any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        raise ValueError(f"{host} is not a valid IPv4 address")
+    value = last
+    for i, n in enumerate(head):
+        value += n << (8 * (3 - i))
+    return ipaddress.IPv4Address(value)
+
+
+def _ipv4_number(part: str) -> int:
+    """One part of an IPv4 address as ``inet_aton`` reads it: ``0x..`` hex, ``0..`` octal, else decimal."""
+    if part[:2] in ("0x", "0X"):
+        return int(part[2:], 16)
+    if len(part) > 1 and part[0] == "0":
+        return int(part[1:], 8)
+    return int(part)
+
+
+def _embedded(address: IPAddress) -> list[IPAddress]:
+    """``address`` and every IPv4 address inside it (mapped, compatible, NAT64, 6to4, Teredo)."""
+    found: list[IPAddress] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            found.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            found.append(address.sixtofour)
+        if address.teredo is not None:
+            found.extend(address.teredo)
+        if int(address) > 1 and any(address in net for net in _EMBEDDING):  # not :: or ::1
+            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def never_probed(address: IPAddress) -> bool:
+    """Link-local (cloud metadata), multicast, unspecified or a metadata address, in any embedding."""
+    return any(
+        a.is_link_local or a.is_multicast or a.is_unspecified or a in METADATA_ADDRESSES
+        for a in _embedded(address)
+    )
+
+
+def refused(address: IPAddress, allow: Sequence[IPNetwork] = ()) -> bool:
+    """Whether a probe must not connect to ``address``: anything not public (loopback, private, unique
+    local, shared, reserved, documentation, ...) unless inside an ``allow`` range, and whatever
+    :func:`never_probed` says in any case. An IPv4 address inside an IPv6 one is judged as itself
+    (mapped, compatible and NAT64 addresses only as the IPv4 address they carry)."""
+    if never_probed(address):
+        return True
+    judged = _embedded(address)
+    if isinstance(address, ipaddress.IPv6Address) and len(judged) > 1 and address.sixtofour is None:
+        judged = judged[1:]  # ::ffff:a.b.c.d, ::a.b.c.d, 64:ff9b::a.b.c.d reach a.b.c.d
+    for a in judged:
+        public = a.is_global and not (a.is_reserved or a.is_loopback or a.is_private)
+        if isinstance(a, ipaddress.IPv6Address) and a.is_site_local:
+            public = False
+        if not public and not any(a.version == net.version and a in net for net in allow):
+            return True
+    return False
+
+
 def check_probe_url(value: str) -> None:
-    """Raise ValueError unless ``value`` is an absolute http(s) URL that is not a link-local address."""
+    """Raise ValueError unless ``value`` is an absolute http(s) URL a probe may be pointed at.
+
+    The static part of the check (the probe resolves the host and checks every address again, with the
+    sidecar's allowed ranges): the scheme, no credentials, a port that parses, and no IP literal that
+    is never probed (link-local, metadata, multicast, unspecified), in any notation.
+    """
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"only http:// and https:// URLs may be probed, got {parts.scheme or 'no'} scheme")
@@ -360,12 +521,14 @@ def check_probe_url(value: str) -> None:
             "the URL carries credentials, which would end up in the PR report: probe a public URL"
         )
     try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return
-    if address.is_link_local or address.is_multicast or address.is_unspecified:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"the URL's port is not a number from 0 to 65535: {exc}") from exc
+    address = literal_address(parts.hostname)
+    if address is not None and never_probed(address):
         raise ValueError(
-            f"{parts.hostname} is a link-local/multicast/unspecified address and may not be probed"
+            f"{parts.hostname} is a {_NEVER} address (or cloud metadata) and may not be probed: "
+            "probe the service's public URL"
         )
 
 

@@ -7,6 +7,7 @@ the mounted files that hold them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -86,6 +87,16 @@ class Settings(BaseSettings):
         None, description="Kubernetes API URL override (tests); otherwise in-cluster or KUBECONFIG."
     )
 
+    # --- the acceptance step's HTTP probes ---------------------------------------------------
+    probe_allow_cidrs: Annotated[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode] = Field(
+        (),
+        description=(
+            "Address ranges the acceptance step's HTTP probes may reach although they are not public, "
+            "comma-separated CIDRs (e.g. `10.20.0.0/16` for preview environments). Empty: public "
+            "addresses only. Link-local, multicast, unspecified and cloud metadata addresses are never probed."
+        ),
+    )
+
     # --- pacing of waits ----------------------------------------------------------------------
     requeue_min_seconds: int = Field(10, ge=1, description="Shortest requeue while things move.")
     requeue_max_seconds: int = Field(300, ge=1, description="Longest requeue while nothing changes.")
@@ -120,6 +131,24 @@ class Settings(BaseSettings):
                         f"{item!r} is not a repository: write `owner/name` or `owner/*`, comma-separated"
                     )
             return tuple(value)
+        return value
+
+    @field_validator("probe_allow_cidrs", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list | tuple):
+            networks = []
+            for item in value:
+                try:
+                    networks.append(ipaddress.ip_network(item, strict=False))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"{item!r} is not an address range: write CIDRs such as `10.20.0.0/16` or "
+                        "`fd12:3456::/48`, comma-separated"
+                    ) from exc
+            return tuple(networks)
         return value
 
     def allows(self, repo: str) -> bool:

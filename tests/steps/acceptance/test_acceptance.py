@@ -59,7 +59,10 @@ def kube(kube_emulator: KubeEmulator) -> KubeEmulator:
 def acc(gh: GitHubEmulator, kube: KubeEmulator, sidecar_factory: Callable[..., Sidecar]) -> Sidecar:
     return sidecar_factory(
         **gh.sidecar_settings(
-            kube_api_url=kube.url, argocd_url="https://argocd.example.com", requeue_min_seconds=1
+            kube_api_url=kube.url,
+            argocd_url="https://argocd.example.com",
+            requeue_min_seconds=1,
+            probe_allow_cidrs="127.0.0.0/8",  # the local test server (`web`) listens on 127.0.0.1
         )
     )
 

@@ -120,7 +120,7 @@ def test_docs_example_is_valid() -> None:
         ("version: 1\ncriteria: [{kind: http, url: 'https://u:p@x.example/'}]", "carries credentials"),
         (
             "version: 1\ncriteria: [{kind: http, url: 'https://x.example', bodyPattern: '(['}]",
-            "not a valid regular expression",
+            "criteria[0] (kind http).bodyPattern: bodyPattern is not a valid RE2 regular expression",
         ),
         ("version: 1\ncriteria: [{kind: http, url: 'https://x.example', timeout: 2m}]", "at most 20s"),
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -24,12 +25,12 @@ from pressplay.steps.acceptance import (
     eval_agent,
     eval_reviews,
     overall_state,
-    probe,
     render_report,
 )
 from pressplay.steps.acceptance import (
     eval_checks as checks_criterion,
 )
+from pressplay.steps.acceptance import probe as probe_with
 from pressplay.steps.base import StepContext, WorkflowMeta
 from pressplay.steps.checks import from_check_runs, from_statuses
 from pressplay.testing.kube_emulator import app_status
@@ -324,6 +325,15 @@ def http(url: str, **kw: object) -> HttpCriterion:
     return HttpCriterion.model_validate({"kind": "http", "url": url, **kw})
 
 
+#: The local test server listens on 127.0.0.1: probes reach it only when the range is allowed
+#: (``PRESSPLAY_PROBE_ALLOW_CIDRS``), as an admin allows a preview environment's range.
+LOCAL = (ip_network("127.0.0.0/8"),)
+
+
+def probe(crit: HttpCriterion, cid: str) -> CriterionResult:
+    return probe_with(crit, cid, allow=LOCAL)
+
+
 def test_probe_status_and_body(web: str) -> None:
     ok = probe(http(f"{web}/health", bodyPattern=r'"status":\s*"ok"'), "h")
     assert ok.state == "passed", ok.evidence
@@ -354,7 +364,7 @@ def test_probe_redirects_only_when_asked_and_only_to_http(web: str) -> None:
     assert followed.state == "passed" and "/health → 200" in followed.evidence
     evil = probe(http(f"{web}/evil", followRedirects=True), "h")
     assert evil.state == "failed"
-    assert "only http:// and https://" in evil.evidence
+    assert "redirect refused: only http:// and https://" in evil.evidence
     loop = probe(http(f"{web}/loop", followRedirects=True), "h")
     assert loop.state == "failed" and "more than 5 redirects" in loop.evidence
 

@@ -38,7 +38,14 @@ from pressplay.steps.acceptance.criteria import (
     eval_checks,
     eval_reviews,
 )
-from pressplay.steps.acceptance.probe import MAX_REDIRECTS, PROBE_BODY_LIMIT, PROBE_BUDGET, probe
+from pressplay.steps.acceptance.probe import (
+    MAX_REDIRECTS,
+    PATTERN_TIME_LIMIT,
+    PROBE_BODY_LIMIT,
+    PROBE_BUDGET,
+    pattern_search,
+    probe,
+)
 from pressplay.steps.acceptance.report import overall_state, render_report, render_spec_error
 from pressplay.steps.acceptance.step import CONTEXT, AcceptanceArgs, acceptance, evaluate_spec
 
@@ -46,6 +53,7 @@ __all__ = [
     "CONTEXT",
     "ICON",
     "MAX_REDIRECTS",
+    "PATTERN_TIME_LIMIT",
     "PROBE_BODY_LIMIT",
     "PROBE_BUDGET",
     "AcceptanceArgs",
@@ -60,6 +68,7 @@ __all__ = [
     "eval_reviews",
     "evaluate_spec",
     "overall_state",
+    "pattern_search",
     "probe",
     "render_report",
     "render_spec_error",

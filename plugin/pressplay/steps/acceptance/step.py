@@ -276,7 +276,8 @@ def evaluate_spec(
             results[i] = eval_agent(crit, cid, verdict)
     if probes:
         with ThreadPoolExecutor(max_workers=min(8, len(probes)), thread_name_prefix="probe") as pool:
-            futures = {i: pool.submit(probe, crit, ids[i]) for i, crit in probes}
+            allow = ctx.settings.probe_allow_cidrs
+            futures = {i: pool.submit(probe, crit, ids[i], allow=allow) for i, crit in probes}
             for i, future in futures.items():
                 results[i] = future.result()
     return [results[i] for i in range(len(spec.criteria))]
