@@ -302,3 +302,25 @@ def test_require_changes_fails_an_agent_that_did_nothing(
     result, log = run(make_options(attempts=1), mode="noop")
     assert result.status == "agent-failed", log
     assert "changed nothing" in result.summary
+
+
+def test_checkout_empties_only_an_earlier_checkout(
+    make_options: Callable[..., AgentOptions], tmp_path: Path
+) -> None:
+    """The checkout starts from an empty workspace (nothing an agent wrote there survives), but never
+    empties a directory that is not an earlier checkout."""
+    ws = tmp_path / "reused"
+    first, _ = run(make_options(workspace=ws, push=False))
+    assert first.status == "committed"
+    (ws / "planted.txt").write_text("left by an agent")
+    (ws / ".git" / "hooks").mkdir(exist_ok=True)
+    (ws / ".git" / "hooks" / "post-checkout").write_text("#!/bin/sh\nexit 1\n")
+    second, log = run(make_options(workspace=ws, push=False))
+    assert second.status == "committed", log
+    assert not (ws / "planted.txt").exists() and not (ws / ".git" / "hooks" / "post-checkout").exists()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    refused, _ = run(make_options(workspace=precious))
+    assert refused.status == "git-failed" and "refusing to empty it" in refused.summary
+    assert (precious / "notes.txt").read_text() == "mine"

@@ -44,11 +44,19 @@ def task_remote_url(options: AgentOptions, settings: Settings | None, env: Mappi
 
 
 def empty_workspace(root: Path) -> None:
-    """Make ``root`` an empty directory (links inside are removed, never followed)."""
+    """Make ``root`` an empty directory (links inside are removed, never followed).
+
+    Only an empty directory or an earlier checkout (it has ``.git``) is emptied; anything else is
+    refused with :class:`GitError`, so a mistyped ``--workspace`` never deletes someone's files.
+    """
     if root.is_symlink():
-        root.unlink()
+        raise GitError(f"workspace {root} is a symbolic link: give the directory itself")
     root.mkdir(parents=True, exist_ok=True)
-    for entry in os.scandir(root):
+    entries = list(os.scandir(root))
+    git_dir = root / ".git"
+    if entries and (git_dir.is_symlink() or not git_dir.is_dir()):
+        raise GitError(f"workspace {root} is not empty and not an earlier checkout: refusing to empty it")
+    for entry in entries:
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path)
         else:
