@@ -43,11 +43,20 @@ def _namespace(value: Any) -> Any:
     return value
 
 
+def _python(expression: str) -> str:
+    """An Argo (expr-lang) expression as Python, for the forms the flows use: dashed names, ``x['a-b']``
+    and the ternary ``cond ? a : b`` (lazy in both languages)."""
+    expr = re.sub(r"\[\s*'([A-Za-z0-9_-]+)'\s*\]", r".\1", expression)  # tasks['a-b'] → tasks.a-b
+    expr = re.sub(r"(?<=[\w\]])-(?=[a-z])", "_", expr)  # dashed names → attribute names
+    ternary = re.fullmatch(r"(.+?)\s\?\s(.+?)\s:\s(.+)", expr.strip(), re.S)
+    return f"({ternary[2]}) if ({ternary[1]}) else ({ternary[3]})" if ternary else expr
+
+
 def substitute(text: str, scope: Mapping[str, Any]) -> str:
     def replace(match: re.Match[str]) -> str:
         tag = match.group(1).strip()
         if tag.startswith("="):
-            expr = re.sub(r"(?<=[\w\]])-(?=[a-z])", "_", tag[1:])  # dashed names → attribute names
+            expr = _python(tag[1:])
             env = {k.replace("-", "_"): _namespace(v) for k, v in scope.items()}
             value = eval(expr, {"__builtins__": {}, "asInt": int}, env)
             return str(value).lower() if isinstance(value, bool) else str(value)
@@ -61,7 +70,7 @@ def substitute(text: str, scope: Mapping[str, Any]) -> str:
 
 def evaluate_when(text: str) -> bool:
     python = text.replace("&&", " and ").replace("||", " or ")
-    return bool(eval(python, {"__builtins__": {}}, {}))
+    return bool(eval(python, {"__builtins__": {}}, {"true": True, "false": False}))
 
 
 def evaluate_depends(expression: str, done: Mapping[str, Node]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,56 @@ def objects(documents: list[Document]) -> dict[tuple[str, str], Mapping[str, Any
     return {(doc.kind, doc.name): doc.body for doc in documents}
 
 
+#: The installation and repositories of the shared webhook fixtures (Codertocat/Hello-World,
+#: octo-org/octo-repo; installation 1), set as an admin sets them: an overlay patching
+#: settings/settings.yaml and running transformers/settings again (docs/install.md, "Settings").
+INSTALLATION = 1
+SETTINGS_PATCH = f"""\
+apiVersion: pressplay.dev/v1alpha1
+kind: PressplaySettings
+metadata:
+  name: pressplay
+installationId: {INSTALLATION}
+repositories: Codertocat/Hello-World,octo-org/octo-repo
+repositoryRegex: ^(Codertocat/Hello-World|octo-org/octo-repo)$
+argocdApplications: [hello-world-preview, octo-repo-preview]
+kubernetesAPI: 172.18.0.0/24
+"""
+SETTINGS_OVERLAY = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../manifests]
+patches:
+  - path: settings.yaml
+transformers:
+  - ../manifests/transformers/settings
+"""
+
+
+def render_overlay(root: Path, kubectl: str, kustomization: str, files: Mapping[str, str]) -> str:
+    """``kubectl kustomize`` of ``root/my-overlay`` next to a copy of the manifests."""
+    shutil.copytree(MANIFESTS, root / "manifests")
+    overlay = root / "my-overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(kustomization, encoding="utf-8")
+    for name, text in files.items():
+        (overlay / name).write_text(text, encoding="utf-8")
+    return render_kustomization(overlay, kubectl)
+
+
 @pytest.fixture(scope="session")
-def sensors(objects: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {name: body for (kind, name), body in objects.items() if kind == "Sensor"}
+def configured(kubectl: str, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
+    """The manifests with the fixtures' settings (installation 1, their two repositories)."""
+    text = render_overlay(
+        tmp_path_factory.mktemp("configured"), kubectl, SETTINGS_OVERLAY, {"settings.yaml": SETTINGS_PATCH}
+    )
+    return {(doc.kind, doc.name): doc.body for doc in parse_stream(text, "overlay")}
+
+
+@pytest.fixture(scope="session")
+def sensors(configured: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The Sensors as an admin configured them for the fixtures' installation and repositories."""
+    return {name: body for (kind, name), body in configured.items() if kind == "Sensor"}
 
 
 @pytest.fixture(scope="session")

@@ -502,7 +502,7 @@ def test_pressplay_lint_subcommand_and_stdin(rendered: str, tmp_path: Path) -> N
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "26 objects, 0 error(s), 0 warning(s)" in done.stderr
+    assert "28 objects, 0 error(s), 0 warning(s)" in done.stderr
 
 
 def test_retries_must_be_bounded() -> None:

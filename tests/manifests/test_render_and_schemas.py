@@ -29,6 +29,8 @@ EXPECTED = {
     ("ConfigMap", "pressplay-executor-plugin"),
     ("ConfigMap", "controller-agents"),
     ("ConfigMap", "pressplay-concurrency"),
+    ("ConfigMap", "pressplay-settings"),
+    ("NetworkPolicy", "pressplay-agent-egress"),
     ("ServiceAccount", "pressplay-workflow"),
     ("ServiceAccount", "pressplay-executor-plugin"),
     ("ServiceAccount", "pressplay-sensor"),
@@ -129,7 +131,9 @@ def test_argocd_role_binds_the_plugin_account_of_the_workflow_namespace(
         {
             "apiGroups": ["argoproj.io"],
             "resources": ["applications"],
-            "verbs": ["get", "list", "watch", "patch"],
+            # settings/settings.yaml's argocdApplications; "-" (no Application) until an admin sets it
+            "resourceNames": ["-"],
+            "verbs": ["get", "patch"],
         }
     ]
 
@@ -187,7 +191,7 @@ def test_the_events_check_catches_a_typo(shared_dir: Path, objects: Mapping[tupl
 
 def test_core_objects_validate_with_kubernetes_validate(documents: list[Document]) -> None:
     core = [d for d in documents if not d.body["apiVersion"].startswith("argoproj.io/")]
-    assert len(core) == 14
+    assert len(core) == 16
     for doc in core:
         kubernetes_validate.validate(dict(doc.body), KUBERNETES_VERSION, strict=True)
 

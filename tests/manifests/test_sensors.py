@@ -17,15 +17,25 @@ import pytest
 
 from . import argo_events
 from .argo_events import Fired, argument, fire, github_event
-from .conftest import REPO, load_webhook
+from .conftest import INSTALLATION, REPO, load_webhook
 
 DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+
+
+def delivered(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the App's webhook sends it: every delivery names its installation (the shared
+    fixtures are repository-webhook examples, some without one)."""
+    body = dict(payload)
+    body.setdefault(
+        "installation", {"id": INSTALLATION, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
+    )
+    return body
 
 
 def fired(
     sensors: Mapping[str, Mapping[str, Any]], event: str, payload: Mapping[str, Any]
 ) -> list[tuple[str, Fired]]:
-    data = github_event(event, payload, DELIVERY)
+    data = github_event(event, delivered(payload), DELIVERY)
     return [(name, f) for name, sensor in sorted(sensors.items()) for f in fire(sensor, data)]
 
 
@@ -72,6 +82,7 @@ def test_conversation_comment_on_a_pressplay_pr(sensors: Any, pr_comment: dict[s
     assert argument(workflow, "eventTime") == pr_comment["comment"]["created_at"]
     assert argument(workflow, "feedback") == pr_comment["comment"]["body"]
     assert argument(workflow, "feedbackUrl") == pr_comment["comment"]["html_url"]
+    assert argument(workflow, "sender") == pr_comment["sender"]["login"] == "Codertocat"
 
 
 def test_a_redelivery_names_the_same_workflow(sensors: Any, pr_comment: dict[str, Any]) -> None:
@@ -381,6 +392,9 @@ TRUSTED = {"OWNER", "MEMBER", "COLLABORATOR"}
 
 def _invariants(event: str, body: Mapping[str, Any], trigger: str) -> None:
     """What must hold for any payload that fires a trigger."""
+    # Only the configured installation and repositories (conftest.SETTINGS_PATCH).
+    assert delivered(body)["installation"]["id"] == INSTALLATION
+    assert body["repository"]["full_name"] in ("Codertocat/Hello-World", "octo-org/octo-repo")
     if trigger.startswith("remediate-") and trigger not in ("remediate-check-run", "remediate-workflow-run"):
         assert body["sender"]["type"] == "User"
         item = body.get("review") or body["comment"]

@@ -68,6 +68,36 @@ def _check_path(ctx: LintContext, doc: Document, where: str, path: str, filter_t
         )
 
 
+#: The ConfigMap the sidecar reads its allow-list from (manifests/settings, filled from the settings).
+SETTINGS_CONFIGMAP = "pressplay-settings"
+
+
+def _check_settings_repositories(
+    ctx: LintContext, doc: Document, where: str, data: Mapping[str, Any]
+) -> None:
+    """Every ``owner/name`` of the sidecar's allow-list must pass the Sensor's repository filter, or
+    its events are dropped although the settings list it (the two values live side by side in
+    manifests/settings/settings.yaml). ``owner/*`` entries are not probed."""
+    if (data.get("comparator") or "=") != "=":
+        return
+    listed = str(ctx.config_maps.get(SETTINGS_CONFIGMAP, {}).get("repositories") or "")
+    patterns = [str(v) for v in data.get("value") or []]
+    for repository in (part.strip() for part in listed.split(",")):
+        if not repository or repository.endswith("/*"):
+            continue
+        try:
+            matched = any(re.search(pattern, repository) for pattern in patterns)
+        except re.error:
+            return
+        if not matched:
+            ctx.add(
+                doc,
+                f"{where}.value",
+                f"{repository!r} is in the settings' repositories but this filter drops its events; "
+                "add it to `repositoryRegex` in the settings (manifests/settings/settings.yaml)",
+            )
+
+
 def check_sensor(ctx: LintContext, doc: Document) -> None:
     spec = doc.body.get("spec")
     if not isinstance(spec, Mapping):
@@ -107,6 +137,8 @@ def check_sensor(ctx: LintContext, doc: Document) -> None:
                             "a match (as 'opened' matches 'reopened'); anchor it: "
                             f"'^{value.strip('^$')}$'",
                         )
+            if path == "body.repository.full_name" and filter_type == "string":
+                _check_settings_repositories(ctx, doc, f_where, data)
             if not data.get("value"):
                 ctx.add(doc, f"{f_where}.value", "a data filter needs at least one value")
             if filter_type not in ("string", "number", "bool"):
