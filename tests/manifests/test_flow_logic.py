@@ -45,7 +45,7 @@ class World:
         if name == "checks-final":
             return "Succeeded", {"sha": SHA, "checks": "[]"}
         if name in ("acceptance", "acceptance-default"):
-            return self.acceptance, {"passed": str(self.acceptance == "Succeeded").lower()}
+            return self.acceptance, {"passed": str(self.acceptance == "Succeeded").lower(), "sha": SHA}
         if name == "merge":
             return "Succeeded", {"sha": "f" * 40}
         return "Succeeded", {}

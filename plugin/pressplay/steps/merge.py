@@ -5,6 +5,10 @@ Modes:
 - ``auto`` (default): turn on GitHub's auto-merge (GraphQL ``enablePullRequestAutoMerge``, pinned to
   the head SHA checked); GitHub merges once branch protection is satisfied. A PR that is already
   mergeable (GitHub refuses auto-merge on those) is merged directly, exactly as in ``direct``.
+  With ``sha`` (the head acceptance verified) ``auto`` merges like ``direct`` and turns off an
+  auto-merge it enabled: GitHub's auto-merge survives a push by anyone with write access (an agent
+  too) and would merge a head nobody verified; the merge call carries the SHA, so a push in between
+  makes GitHub refuse it.
 - ``direct``: merge (``PUT /pulls/{n}/merge`` with the head SHA checked) once GitHub reports the PR
   mergeable under branch protection (``mergeable_state`` clean, unstable or has_hooks) and no
   reviewer's latest review requests changes.
@@ -85,8 +89,9 @@ class MergeArgs(WaitArgs):
     sha: OptionalCommitSha = Field(
         None,
         description=(
-            "Merge only this head SHA (the one checks and acceptance verified). If the PR's head moved, the "
-            "step fails rather than merge unverified commits."
+            "Merge only this head SHA (the one checks and acceptance verified), e.g. the acceptance step's "
+            "`sha` output. If the PR's head moved, the step fails rather than merge unverified commits; "
+            "`auto` then merges itself with the SHA in the merge call instead of GitHub's auto-merge."
         ),
     )
 
@@ -270,6 +275,12 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
             "merge unverified commits; run checks and acceptance again for the new head"
         )
 
+    if args.sha and we_enabled:
+        # GitHub's auto-merge keeps going when someone with write access (an agent too) pushes: it would
+        # merge a head nobody verified. With a pinned SHA pressplay merges itself, the SHA in the call.
+        repo.graphql(_DISABLE, {"id": pr["node_id"]})
+        we_enabled = False
+
     wait = Wait(_anchor(repo, pr, args.since), args.timeout, ctx.now())
     changes_by = _changes_requested(repo, args.number)
     block = blocker(pr, changes_by)
@@ -282,6 +293,10 @@ def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
         if isinstance(outcome, Succeeded):
             return outcome
         block = outcome
+    elif args.mode is MergeMode.auto and args.sha:
+        block = Blocker(
+            f"{block.reason}; merging the verified {args.sha[:7]} once it is allowed", block.short
+        )
     elif args.mode is MergeMode.auto and not block.short:
         if changes_by:
             if we_enabled:
