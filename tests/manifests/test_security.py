@@ -552,3 +552,33 @@ def test_install_md_settings_overlay_renders(kubectl: str, tmp_path: Path) -> No
         "gadgets-preview",
     ]
     assert [f for f in lint_documents(parse_stream(rendered, "overlay")) if "envFrom" not in f.message] == []
+
+
+def test_lint_warns_about_a_github_sensor_without_installation_or_repository_filter() -> None:
+    sensor = """
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: s}
+spec:
+  dependencies:
+    - name: a
+      eventSourceName: github
+      eventName: app
+      filters:
+        data:
+          - {path: body.X-GitHub-Event, type: string, value: ["^issues$"]}
+          - {path: body.installation.id, type: number, value: ["7"]}
+    - name: b
+      eventSourceName: github
+      eventName: app
+      filters:
+        data:
+          - {path: body.X-GitHub-Event, type: string, value: ["^issues$"]}
+          - {path: body.installation.id, type: number, value: ["7"]}
+          - {path: body.repository.full_name, type: string, value: ["^acme/widgets$"]}
+  triggers: []
+"""
+    findings = lint_documents(parse_stream(sensor, "s.yaml"))
+    scope = [f for f in findings if "no filter on" in f.message]
+    assert [(f.path, f.severity.value) for f in scope] == [("spec.dependencies[a].filters.data", "warning")]
+    assert "body.repository.full_name" in scope[0].message

@@ -98,6 +98,29 @@ def _check_settings_repositories(
             )
 
 
+_GITHUB_EVENT_PATHS = ("body.X-GitHub-Event", "headers.X-Github-Event.0")
+
+
+def _check_github_scope(ctx: LintContext, doc: Document, where: str, filters: Mapping[str, Any]) -> None:
+    """A GitHub dependency must filter the installation and the repository: the EventSource publishes
+    every delivery signed with the secret, and an App's webhook carries every installation's events."""
+    paths = {str(f.get("path", "")) for f in filters.get("data") or [] if isinstance(f, Mapping)}
+    if not paths & set(_GITHUB_EVENT_PATHS):
+        return
+    for path, what in (
+        ("body.installation.id", "another installation's events (anyone's, if the App is public)"),
+        ("body.repository.full_name", "events of every repository the App is installed on"),
+    ):
+        if path not in paths:
+            ctx.add(
+                doc,
+                f"{where}.filters.data",
+                f"no filter on {path}: {what} start this trigger; filter it "
+                "(pressplay's Sensors take both from manifests/settings/settings.yaml)",
+                Severity.warning,
+            )
+
+
 def check_sensor(ctx: LintContext, doc: Document) -> None:
     spec = doc.body.get("spec")
     if not isinstance(spec, Mapping):
@@ -143,6 +166,7 @@ def check_sensor(ctx: LintContext, doc: Document) -> None:
                 ctx.add(doc, f"{f_where}.value", "a data filter needs at least one value")
             if filter_type not in ("string", "number", "bool"):
                 ctx.add(doc, f"{f_where}.type", f"{filter_type!r}: use `string`, `number` or `bool`")
+        _check_github_scope(ctx, doc, where, filters)
         for e_index, expr in enumerate(filters.get("exprs") or []):
             if not isinstance(expr, Mapping):
                 continue
