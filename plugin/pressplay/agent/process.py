@@ -175,17 +175,25 @@ def run_streaming(
     timer = threading.Timer(timeout, on_timeout)
     timer.daemon = True
     timer.start()
+    output_ended = threading.Event()
+    watcher: threading.Thread | None = None
     if _subreaper["on"]:
 
         def end_leftovers() -> None:
-            """Once the command has exited, stop what it left (which may hold the output pipe open)."""
+            """The command exited but its output did not end: what it left holds the pipe; stop it.
+
+            Only while this call still reads the command's output (``output_ended`` is set before the
+            call returns, and the call waits for this thread), so the next command is never touched.
+            """
             proc.wait()
-            time.sleep(LEFTOVER_GRACE_SECONDS)  # let the pipe drain
+            if output_ended.wait(LEFTOVER_GRACE_SECONDS):
+                return
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            reap_orphans(keep=before | {proc.pid})
+            reap_orphans(keep=before)
 
-        threading.Thread(target=end_leftovers, daemon=True).start()
+        watcher = threading.Thread(target=end_leftovers, daemon=True)
+        watcher.start()
     if stdin_text is not None and proc.stdin is not None:
 
         def feed(stream: TextIO, text: str) -> None:
@@ -209,9 +217,12 @@ def run_streaming(
                 sink.flush()
         proc.wait()
     finally:
+        output_ended.set()
         timer.cancel()
         if proc.poll() is None:
             _stop(proc)
+        if watcher is not None:
+            watcher.join()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # what the command left running in its group
         if _subreaper["on"]:
