@@ -265,10 +265,9 @@ def test_only_checkout_and_push_meet_the_app_key(objects: Objects) -> None:
     # push reads the workspace, never writes it
     push_mounts = {m["name"]: m for m in containers["push"]["volumeMounts"]}
     assert push_mounts["workspace"].get("readOnly") is True and push_mounts["state"].get("readOnly") is True
-    # only the agent's own model credentials and OTEL_* reach `main` in bulk
+    # only the agent's own model credentials reach `main` in bulk; OTEL_* come one by one
     assert containers["main"]["envFrom"] == [
-        {"secretRef": {"name": "pressplay-agent-credentials", "optional": True}},
-        {"configMapRef": {"name": "pressplay-telemetry", "optional": True}},
+        {"secretRef": {"name": "pressplay-agent-credentials", "optional": True}}
     ]
     assert "envFrom" not in containers["checkout"] and "envFrom" not in containers["push"]
 
