@@ -1,24 +1,25 @@
-"""``pressplay agent``: the entrypoint of the heavy ``agent-step`` container.
+"""``pressplay agent``: the three containers of the heavy ``agent-step`` (docs/agent-image.md).
 
-One run of :func:`pressplay.agent.runtime.run_step` does, in order:
+No process the agent controls, and nothing the agent wrote, ever meets the App key or a write token:
 
-1. **checkout** - clone (or reuse) the repository, check out ``branch`` (from the remote when it exists,
-   else from ``base``); git authenticates over HTTPS through the ``pressplay git-credential`` helper, so
-   the installation token never reaches disk, a remote URL, argv or a log;
-2. **resume check** - when the branch already carries a commit with this step's trailers
-   (``Pressplay-Task`` + ``Pressplay-Step``) the step is done: it reports that commit and stops;
-3. **prompt** - the profile's system prompt plus the user prompt (``prompt_mod``, the task prompt,
-   context files such as a PR comment or failing check logs);
-4. **agent** - the profile's command (an argv template: Claude Code, Codex, any CLI) with a timeout,
-   output streamed to the log, bounded attempts;
-5. **gates** - the profile's compliance gates (``cargo fmt --check``, clippy pedantic, tests, ...);
-   a failing gate gives the agent another attempt with the report, and fails the step when none is left;
-6. **commit + push** - one commit with the trailers, pushed without force;
-7. **outputs** - the files the ``agent-step`` template reads (commit, changed files, gate report,
-   summary), also written when the step fails.
+1. **checkout** (:mod:`.checkout`, holds the key) - a fresh checkout of the task branch in an empty
+   workspace, reading through ``pressplay git-credential`` (this interpreter with ``-I``, answering for
+   the task repository's URL only, ``contents: read``); the trusted start (repository, URL, branch,
+   start commit, the step's commit if the branch has one) recorded in a state directory the agent's
+   container does not mount (:mod:`.state`);
+2. **run** (:mod:`.runtime`, no key, no token) - the resume check (a commit with this step's
+   ``Pressplay-Task`` / ``Pressplay-Step`` trailers means done), the prompt (:mod:`.prompt`: repository
+   files read only as regular files, never through a link), the profile's agent CLI (:mod:`.profile`,
+   :mod:`.process`: output redacted as one stream, leftovers stopped), the gates (:mod:`.gates`), one
+   local commit with the trailers (:mod:`.git`), the output files;
+3. **push** (:mod:`.push`, holds the key) - from the workspace's objects only (never its config,
+   hooks or remotes), the agent phase's commit, verified against the recorded start and the trailers,
+   pushed without force to the task branch at the URL computed from the settings, with a token for
+   that one repository and ``contents: write``.
 
-Modules: :mod:`.options` (inputs), :mod:`.profile` (agent profiles), :mod:`.prompt`, :mod:`.process`
-(running commands), :mod:`.gates`, :mod:`.git`, :mod:`.credential`, :mod:`.runtime`, :mod:`.cli`.
+:func:`pressplay.agent.runtime.run_step` runs the three in one process (tests, embedding); the pod and
+``pressplay demo`` (:mod:`pressplay.demo.pod`) run them apart. Modules: :mod:`.options` (inputs),
+:mod:`.credential`, :mod:`.cli`.
 """
 
 from __future__ import annotations
