@@ -522,3 +522,53 @@ def test_retries_must_be_bounded() -> None:
         "spec.templates[main].retryStrategy: retryStrategy without `limit` retries without end: give a limit "
         '(e.g. limit: "2")'
     ]
+
+
+def test_envfrom_a_configmap_is_reported() -> None:
+    """A whole ConfigMap in a container's environment: a PRESSPLAY_* key added to it later would
+    reconfigure pressplay (issue 18). Named keys (configMapKeyRef) and a Secret of credentials pass."""
+    findings = lint_yaml(
+        template(
+            """
+            - name: main
+              containerSet:
+                containers:
+                  - name: main
+                    image: agent
+                    envFrom:
+                      - secretRef: {name: agent-credentials, optional: true}
+                      - configMapRef: {name: pressplay-telemetry, optional: true}
+            - name: named
+              script:
+                image: python
+                source: print(1)
+                env:
+                  - name: OTEL_SERVICE_NAME
+                    valueFrom: {configMapKeyRef: {name: pressplay-telemetry, key: OTEL_SERVICE_NAME, optional: true}}
+              sidecars:
+                - {name: side, image: x, envFrom: [{configMapRef: {name: anything}}]}
+            """
+        )
+        + """
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: pressplay-executor-plugin
+  labels: {workflows.argoproj.io/configmap-type: ExecutorPlugin}
+data:
+  sidecar.container: |
+    name: pressplay-executor-plugin
+    image: x
+    envFrom:
+    - configMapRef: {name: pressplay-telemetry, optional: true}
+"""
+    )
+    env = [f for f in findings if "envFrom" in f.message]
+    assert [(f.obj, f.path) for f in env] == [
+        ("ConfigMap/pressplay-executor-plugin", "data.sidecar.container.envFrom[0].configMapRef"),
+        ("WorkflowTemplate/t", "spec.templates[main].containerSet[main].envFrom[1].configMapRef"),
+        ("WorkflowTemplate/t", "spec.templates[named].sidecars[side].envFrom[0].configMapRef"),
+    ]
+    assert all(f.severity is Severity.error for f in env)
+    assert "'pressplay-telemetry'" in env[0].message and "configMapKeyRef" in env[0].message

@@ -452,14 +452,15 @@ def test_no_container_loads_a_configmap_whole(objects: Objects) -> None:
                 for source in container.get("envFrom") or []:
                     if "configMapRef" in source:
                         pending.append((name, container["name"], source["configMapRef"]["name"]))
-    # agent-step.yaml is changed by the agent-step work (issue 18): it lists the OTEL_* keys one
-    # by one like the sidecar. Until then it is the only place left, and `pressplay lint` says so.
-    assert pending in ([], [("agent-step", "main", "pressplay-telemetry")]), pending
-    if pending:
-        pytest.xfail("agent-step still loads pressplay-telemetry whole (pending its owner's change)")
+    assert pending == []
+    # agent-step's agent container names the same OTEL_* keys the sidecar does.
+    agent_step = objects[("WorkflowTemplate", "agent-step")]["spec"]["templates"][0]
+    (main,) = [c for c in agent_step["containerSet"]["containers"] if c["name"] == "main"]
+    assert set(_telemetry_refs(main)) >= OTEL_KEYS
+    assert all(name.startswith("OTEL_") for name in _telemetry_refs(main))
 
 
-def test_a_presspay_key_in_the_telemetry_configmap_reaches_no_container(objects: Objects) -> None:
+def test_a_pressplay_key_in_the_telemetry_configmap_reaches_no_container(objects: Objects) -> None:
     """What an `envFrom` would have done: every key, PRESSPLAY_* included, as a variable."""
     container = _plugin_container(objects)
     keys = {"PRESSPLAY_GITHUB_API_URL", "PRESSPLAY_AGENT_COMMAND", "OTEL_SERVICE_NAME"}

@@ -14,12 +14,17 @@ What it checks (each finding names the file, the object and the path inside it):
   required inputs are passed and no unknown ones are.
 - **shell safety**: no ``{{...}}`` in shell source (``script.source``, the script after ``sh -c``):
   workflow and event values must reach a container as env vars or files.
+- **environment**: no ``envFrom: configMapRef`` in any container (nor in an executor plugin's
+  sidecar): every key of the ConfigMap would become a variable, so a ``PRESSPLAY_*`` key added there
+  would reconfigure pressplay; name each variable with ``valueFrom.configMapKeyRef``.
 - **synchronization and retries**: Argo Workflows v4 lists (``semaphores:``/``mutexes:``), lock names
   without ``/``, semaphore ConfigMaps and keys that exist; every ``retryStrategy`` has a ``limit``.
 - **DAG dependencies**: ``depends`` names existing tasks and results; a bare name of a task with a
   ``when`` is flagged (it also counts as done when that task was skipped).
 - **Argo Events**: Sensor string filters (and ``=~`` in ``exprs``) are anchored regexes, filter types
-  and header paths are right, a trigger names its dependency, triggers use ``submit`` with
+  and header paths are right, a GitHub dependency filters ``body.installation.id`` and
+  ``body.repository.full_name`` (warning) and every ``owner/name`` of the settings' ``repositories``
+  passes that filter, a trigger names its dependency, triggers use ``submit`` with
   ``workflowTemplateRef`` and arguments the template declares, GitHub EventSources always verify
   signatures and use no personal access token.
 

@@ -165,7 +165,7 @@ def walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 def lint_documents(documents: Iterable[Document]) -> list[Finding]:
     """Run every check over ``documents``; findings sorted by file, object and path."""
-    from pressplay.lint import events, plugin_steps, references, shell, synchronization
+    from pressplay.lint import environment, events, plugin_steps, references, shell, synchronization
 
     ctx = LintContext(list(documents))
     for doc in ctx.documents:
@@ -176,9 +176,12 @@ def lint_documents(documents: Iterable[Document]) -> list[Finding]:
             plugin_steps.check(ctx, doc, spec)
             references.check(ctx, doc, spec)
             shell.check(ctx, doc, spec)
+            environment.check(ctx, doc, spec)
             synchronization.check(ctx, doc, spec)
         elif doc.kind == "Sensor":
             events.check_sensor(ctx, doc)
         elif doc.kind == "EventSource":
             events.check_event_source(ctx, doc)
+        elif doc.kind == "ConfigMap":
+            environment.check_plugin_configmap(ctx, doc)
     return sorted(set(ctx.findings))
