@@ -3,6 +3,7 @@
 - :data:`Repo`: ``owner/name``.
 - :data:`Duration`: a Go-style duration string (``90s``, ``30m``, ``1h30m``) or a number of seconds.
 - :func:`format_duration`: the inverse, as Argo's ``requeue`` field wants it.
+- :data:`CommitSha`, :data:`GitRef`: a full commit SHA; a branch, tag or SHA (never starting with ``-``).
 """
 
 from __future__ import annotations
@@ -157,6 +158,53 @@ CommitSha = Annotated[
 
 OptionalCommitSha = Annotated[CommitSha | None, BeforeValidator(_blank_is_none)]
 """A :data:`CommitSha` that may be left out: ``None``, or an empty string (an unset Argo parameter)."""
+
+#: What git (``check-ref-format``) never allows in a ref name: ``..``, ``@{``, ``//``, a component that
+#: starts with ``.``, whitespace and control characters, ``~^:?*[\``.
+_BAD_REF_RE = re.compile(r"\.\.|@\{|//|/\.|[\x00-\x20~^:?*\[\\\x7f]")
+_REF_EXAMPLE = "e.g. 'main' or 'pressplay/task-7'"
+
+
+def check_git_ref(value: str) -> str:
+    """A branch, tag or commit SHA as git and GitHub accept it, stripped; raises ValueError naming the fix.
+
+    Never one that starts with ``-``: a git command (or a tool that passes it on) reads it as an option
+    (``--upload-pack=...``), not as a name.
+    """
+    ref = value.strip()
+    if ref.startswith("-"):
+        raise ValueError(
+            f"{value!r} starts with '-', which git reads as an option, not a name: use a branch or tag "
+            f"name that does not start with '-', {_REF_EXAMPLE}"
+        )
+    if (
+        not ref
+        or len(ref) > 255
+        or _BAD_REF_RE.search(ref)
+        or ref.startswith(("/", "."))
+        or ref.endswith(("/", ".", ".lock"))
+        or ref == "@"
+    ):
+        fork = "; pull requests from forks are not supported ('owner:branch')" if ":" in ref else ""
+        raise ValueError(
+            f"{value!r} is not a valid branch name: git allows no spaces, '..', '~^:?*[\\', '@{{' or '//' in a "
+            f"branch or tag name, and no leading or trailing '/' or '.'{fork}; {_REF_EXAMPLE}"
+        )
+    return ref
+
+
+GitRef = Annotated[
+    str,
+    AfterValidator(check_git_ref),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^-./\\s]", "examples": ["main"]}
+    ),
+]
+"""A branch, tag or commit SHA (``main``, ``pressplay/task-7``, ``v1.2.0``): a valid git ref name, never
+starting with ``-``."""
+
+OptionalGitRef = Annotated[GitRef | None, BeforeValidator(_blank_is_none)]
+"""A :data:`GitRef` that may be left out: ``None``, or an empty string (an unset Argo parameter)."""
 
 #: GitHub ``author_association`` values pressplay trusts to steer an agent or approve a change.
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})

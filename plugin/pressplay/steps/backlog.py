@@ -37,17 +37,15 @@ from pressplay.tasks import (
     parse_tasks,
     render,
 )
-from pressplay.types import Repo
+from pressplay.types import OptionalGitRef, Repo, check_git_ref
 
 
 class BacklogArgs(StepArgs):
     """Arguments of the ``backlog`` step."""
 
     repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
-    base: str | None = Field(
+    base: OptionalGitRef = Field(
         None,
-        min_length=1,
-        max_length=255,
         description="Branch (or SHA) to read the task list from. Default: the repository's default branch.",
     )
     tasks_path: str = Field(
@@ -95,10 +93,11 @@ class BacklogArgs(StepArgs):
     def _branch(cls, value: str) -> str:
         if "{id}" not in value:
             raise ValueError("branch must contain `{id}`, e.g. 'pressplay/task-{id}'")
-        probe = value.replace("{id}", "1")
-        if probe.startswith(("/", "-")) or ".." in probe or any(c in probe for c in " ~^:?*[\\"):
-            raise ValueError(f"{value!r} would not be a valid git branch name")
-        return value
+        try:
+            check_git_ref(value.replace("{id}", "1"))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} would not be a valid git branch name: {exc}") from exc
+        return value.strip()
 
 
 def classify(

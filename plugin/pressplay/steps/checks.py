@@ -41,7 +41,7 @@ from pydantic import Field, field_validator, model_validator
 from pressplay.github import GitHubPermanentError, RepoClient
 from pressplay.steps.base import Outcome, OutputValue, PermanentError, StepContext, Succeeded, step
 from pressplay.steps.waiting import GiveUp, OnFailure, OnFailureArgs, Wait, keep_waiting, settle
-from pressplay.types import OWN_CONTEXT_PREFIX, Duration, Repo, is_commit_sha, parse_timestamp
+from pressplay.types import OWN_CONTEXT_PREFIX, Duration, OptionalGitRef, Repo, is_commit_sha, parse_timestamp
 
 #: Our own status contexts and check names: never waited on (we would wait for ourselves).
 OWN_PATTERN = OWN_CONTEXT_PREFIX + "*"
@@ -66,7 +66,7 @@ class ChecksArgs(OnFailureArgs):
     """Arguments of the ``checks`` step."""
 
     repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
-    ref: str | None = Field(
+    ref: OptionalGitRef = Field(
         None,
         description=(
             "Commit to wait on: a full SHA, a branch or a tag (a branch is followed to its current head). "

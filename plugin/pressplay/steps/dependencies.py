@@ -34,7 +34,7 @@ from pressplay.tasks import (
     parse_tasks,
     task_id,
 )
-from pressplay.types import Duration, Repo, parse_timestamp
+from pressplay.types import Duration, OptionalGitRef, Repo, parse_timestamp
 
 
 class DependenciesArgs(WaitArgs):
@@ -49,10 +49,8 @@ class DependenciesArgs(WaitArgs):
             'backlog step, or `"3, 5"`. Empty: nothing to wait for.'
         ),
     )
-    base: str | None = Field(
+    base: OptionalGitRef = Field(
         None,
-        min_length=1,
-        max_length=255,
         description="Branch holding the tasks file. Default: the default branch.",
     )
     tasks_path: str | None = Field(

@@ -41,7 +41,7 @@ from pydantic import Field, field_validator, model_validator
 from pressplay.github import GitHubPermanentError, RepoClient
 from pressplay.steps.base import Outcome, OutputValue, PermanentError, StepContext, Succeeded, step
 from pressplay.steps.waiting import GiveUp, OnFailure, OnFailureArgs, Wait, keep_waiting, settle
-from pressplay.types import Repo, parse_timestamp
+from pressplay.types import GitRef, Repo, parse_timestamp
 
 #: GitHub accepts at most this many inputs in one dispatch (one is ours).
 MAX_INPUTS = 25
@@ -69,7 +69,7 @@ class DispatchArgs(OnFailureArgs):
     workflow: str = Field(
         description="The workflow to run: its file name under `.github/workflows/` (`deploy.yml`) or its numeric id."
     )
-    ref: str = Field(description="Branch or tag the workflow runs on (GitHub does not accept a SHA here).")
+    ref: GitRef = Field(description="Branch or tag the workflow runs on (GitHub does not accept a SHA here).")
     inputs: dict[str, InputValue] = Field(
         default_factory=dict,
         description=(

@@ -36,7 +36,7 @@ from pressplay.steps.base import (
     TemporaryError,
     step,
 )
-from pressplay.types import Repo
+from pressplay.types import GitRef, OptionalGitRef, Repo
 
 BEGIN = "<!-- pressplay:begin -->"
 END = "<!-- pressplay:end -->"
@@ -87,8 +87,8 @@ class PullRequestArgs(StepArgs):
     """Arguments of the ``pullRequest`` step."""
 
     repo: Repo = Field(description="Repository as `owner/name`, e.g. `acme/api`.")
-    head: str = Field(description="Branch with the changes (in `repo`), e.g. `pressplay/task-7`.")
-    base: str | None = Field(
+    head: GitRef = Field(description="Branch with the changes (in `repo`), e.g. `pressplay/task-7`.")
+    base: OptionalGitRef = Field(
         None, description="Branch to merge into, e.g. `main`. Default: the repository's default branch."
     )
     title: str = Field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -327,7 +326,7 @@ def http(url: str, **kw: object) -> HttpCriterion:
 
 #: The local test server listens on 127.0.0.1: probes reach it only when the range is allowed
 #: (``PRESSPLAY_PROBE_ALLOW_CIDRS``), as an admin allows a preview environment's range.
-LOCAL = (ip_network("127.0.0.0/8"),)
+LOCAL = Settings(probe_allow_cidrs="127.0.0.0/8").probe_allow_cidrs  # as PRESSPLAY_PROBE_ALLOW_CIDRS
 
 
 def probe(crit: HttpCriterion, cid: str) -> CriterionResult:

@@ -22,7 +22,7 @@ from pressplay.acceptance_spec import (
 from pressplay.config import Settings
 from pressplay.steps.acceptance import PATTERN_TIME_LIMIT, pattern_search, probe
 
-LOCAL = (ip_network("127.0.0.0/8"),)
+LOCAL = Settings(probe_allow_cidrs="127.0.0.0/8").probe_allow_cidrs  # as PRESSPLAY_PROBE_ALLOW_CIDRS
 MIB = 1024 * 1024
 #: The metadata address, written every way a resolver reads it.
 METADATA_FORMS = [

@@ -69,7 +69,7 @@ def test_args_normalise_lists_and_branches() -> None:
         ("head", "fork-owner:branch", "forks are not supported"),
         ("head", "bad..name", "not a valid branch name"),
         ("head", "has space", "not a valid branch name"),
-        ("base", "-main", "not a valid branch name"),
+        ("base", "-main", "starts with '-', which git reads as an option"),
         ("labels", ["x" * 51], "1-50 characters"),
         ("reviewers", ["not a login"], "user login"),
         ("title", "", "at least 1 character"),

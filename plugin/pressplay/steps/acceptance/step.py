@@ -49,7 +49,7 @@ from pressplay.steps.shared.statuses import set_status
 from pressplay.steps.shared.sticky import KEY_RE, upsert_sticky
 from pressplay.steps.waiting import GiveUp, OnFailure, Wait, WaitArgs, keep_waiting, settle
 from pressplay.tasks import check_repo_path
-from pressplay.types import Duration, Repo, parse_timestamp
+from pressplay.types import Duration, OptionalGitRef, Repo, parse_timestamp
 
 __all__ = ["CONTEXT", "AcceptanceArgs", "acceptance", "evaluate_spec"]
 
@@ -73,10 +73,8 @@ class AcceptanceArgs(WaitArgs):
         None,
         description="Path of the spec file in the repository, e.g. `.taskmaster/docs/task-7/acceptance.yaml`.",
     )
-    spec_ref: str | None = Field(
+    spec_ref: OptionalGitRef = Field(
         None,
-        min_length=1,
-        max_length=255,
         description=(
             "Branch or SHA to read `specPath` from. Default: the PR's base branch, so the PR under test "
             "cannot edit its own gate."
