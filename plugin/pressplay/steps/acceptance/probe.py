@@ -24,6 +24,7 @@ time limit: the probe answers within its bound whatever the pattern.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -133,10 +134,29 @@ def pattern_search(pattern: str, body: bytes, limit: float = PATTERN_TIME_LIMIT)
         finally:
             _SEARCH_SLOTS.release()
 
-    worker = threading.Thread(target=run, name="probe-pattern", daemon=True)
-    worker.start()
-    worker.join(max(limit - (time.monotonic() - started), 0.0))
+    left = max(limit - (time.monotonic() - started), 0.0)
+    if _green():
+        # Under gevent (``--worker-class gevent``) a threading.Thread is a greenlet, which a C search would
+        # hold until it ends: run it on one of the hub's real threads (RE2 releases the GIL meanwhile).
+        import gevent
+
+        job = gevent.get_hub().threadpool.spawn(run)
+        with contextlib.suppress(gevent.Timeout):
+            job.get(timeout=left)
+    else:
+        worker = threading.Thread(target=run, name="probe-pattern", daemon=True)
+        worker.start()
+        worker.join(left)
     return answer[0] if answer else None
+
+
+def _green() -> bool:
+    """Whether gevent has patched ``threading`` in this process (gunicorn's gevent worker)."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return False
+    return bool(monkey.is_module_patched("threading"))
 
 
 def probe(
