@@ -154,6 +154,13 @@ def test_credential_helper_answers_only_for_the_task_repository() -> None:
         out, err = answer("get", other, settings, repo="acme/api", minter=minter)
         assert out == "" and err is not None and "no credentials" in err, other
     assert len(minted) == 2
+    # a repository outside the settings' allow-list gets nothing, even for its own URL
+    listed = Settings(
+        github_api_url="https://api.github.com", github_app_id="1", repositories="acme/web,octo/*"
+    )
+    out, err = answer("get", request, listed, repo="acme/api", minter=minter)
+    assert out == "" and err is not None and "not in the repositories" in err
+    assert answer("get", {**request, "path": "octo/x.git"}, listed, repo="octo/x", minter=minter)[1] is None
     assert answer("store", request, settings, repo="acme/api", minter=minter) == ("", None)
     assert answer("erase", request, settings, repo="acme/api", minter=minter) == ("", None)
     _, err = answer(

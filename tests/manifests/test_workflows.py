@@ -212,7 +212,9 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
         assert all("{{" not in part for part in container["command"]) and "args" not in container
         for name in (e["name"] for e in container["env"]):
             if name.startswith("PRESSPLAY_") and not name.startswith("PRESSPLAY_GITHUB_"):
-                assert name.removeprefix("PRESSPLAY_").lower() in fields, name
+                # an option of the phase, or (checkout, push) the settings' allow-list the helper reads
+                known = fields | ({"repositories"} if phase != "run" else set())
+                assert name.removeprefix("PRESSPLAY_").lower() in known, name
         security = container["securityContext"]
         assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
         assert security["capabilities"] == {"drop": ["ALL"]}

@@ -8,7 +8,8 @@ GitHub of the settings (``remote_url_for(repo, PRESSPLAY_GITHUB_API_URL)``): sam
 path. Any other host or path (a ``pushurl`` an agent planted, another repository of the installation)
 gets no credentials and a line on stderr. The token it hands to git (``username=x-access-token`` /
 ``password=<token>``) is minted for that one repository with ``contents: write`` (push) or
-``contents: read`` (checkout) only. ``store`` and ``erase`` are no-ops: the token is never kept.
+``contents: read`` (checkout) only, and only when the settings' allow-list (``PRESSPLAY_REPOSITORIES``)
+has the repository. ``store`` and ``erase`` are no-ops: the token is never kept.
 
 git starts it through :func:`helper_command`: this interpreter with ``-I`` (isolated mode: neither
 the working directory nor ``PYTHON*`` variables reach ``sys.path``), so a ``pressplay/`` package
@@ -125,6 +126,11 @@ def answer(
     """(what to print on stdout, an error for stderr or None) for one helper call."""
     if action != "get":
         return "", None
+    if not settings.allows(repo):
+        return "", (
+            f"pressplay git-credential: no credentials: {repo} is not in the repositories pressplay "
+            "may act on (PRESSPLAY_REPOSITORIES, from the settings)"
+        )
     allowed = remote_url_for(repo, settings.github_api_url)
     refused = request_matches(request, allowed)
     if refused is not None:

@@ -54,13 +54,18 @@ def git_env(base: Mapping[str, str], *, home: Path | None = None, keep_all: bool
     """The environment of one git command.
 
     ``keep_all`` keeps the caller's variables (the agent phase: no secret is there), else only
-    :data:`_KEEP` and ``PRESSPLAY_GITHUB_*`` (what the credential helper reads) survive. Either way no
+    :data:`_KEEP`, ``PRESSPLAY_GITHUB_*`` and ``PRESSPLAY_REPOSITORIES`` (what the credential helper
+    reads) survive. Either way no
     ``GIT_*`` variable of the caller survives, system and global config are off and prompts disabled.
     """
     if keep_all:
         env = {k: v for k, v in base.items() if not k.startswith("GIT_")}
     else:
-        env = {k: v for k, v in base.items() if k in _KEEP or k.startswith("PRESSPLAY_GITHUB_")}
+        env = {
+            k: v
+            for k, v in base.items()
+            if k in _KEEP or k.startswith("PRESSPLAY_GITHUB_") or k == "PRESSPLAY_REPOSITORIES"
+        }
     env.setdefault("PATH", os.defpath)
     if home is not None:
         env["HOME"] = str(home)
