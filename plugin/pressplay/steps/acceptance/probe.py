@@ -178,8 +178,14 @@ def probe(
     url = crit.url
     body = b""
     try:
+        # No connection is kept between hops: each one is made to its own checked address, with its own
+        # TLS name (a pooled connection is keyed by address only).
         with httpx.Client(
-            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         ) as client:
             for hop in range(MAX_REDIRECTS + 1):
                 left = timeout - (time.monotonic() - started)
