@@ -389,3 +389,10 @@ def test_the_connection_keeps_the_urls_name_for_host_and_tls() -> None:
     assert extensions == {"sni_hostname": "preview.example"}
     direct, headers, extensions = _target("http://[2606:4700::1111]/", (), Dns({}))
     assert (direct, headers, extensions) == ("http://[2606:4700::1111]/", {"Host": "[2606:4700::1111]"}, {})
+
+
+def test_a_name_that_cannot_resolve_is_pending_not_an_internal_error() -> None:
+    """A name IDNA cannot encode made getaddrinfo raise UnicodeError, which is no transport error."""
+    result = probe(http(f"http://{'a' * 70}.example/health"), "n")
+    assert result.state == "pending"
+    assert result.evidence.endswith(": the name does not resolve (yet)")

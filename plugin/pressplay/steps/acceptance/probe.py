@@ -79,7 +79,10 @@ class _Refused(Exception):
 
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (TCP), in the resolver's order."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:  # a name IDNA cannot encode (e.g. a label over 63 characters)
+        raise OSError(f"{host!r} is not a resolvable name") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
