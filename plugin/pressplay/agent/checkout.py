@@ -26,7 +26,7 @@ from pressplay.agent.credential import helper_command, remote_url_for
 from pressplay.agent.git import Git, GitError
 from pressplay.agent.options import AgentOptions
 from pressplay.agent.runtime import Log, StepResult, traced, write_outputs
-from pressplay.agent.state import StartState
+from pressplay.agent.state import STATE_FILE, StartState
 from pressplay.config import Settings
 from pressplay.redact import register_environment
 
@@ -88,6 +88,7 @@ def checkout_phase(
 def _checkout(
     options: AgentOptions, *, settings: Settings | None, env: dict[str, str], log: Log
 ) -> StepResult | None:
+    (options.state_dir / STATE_FILE).unlink(missing_ok=True)  # no start of an earlier run counts
     remote = task_remote_url(options, settings, env)
     helper = helper_command(options.repo, "read")
     with tempfile.TemporaryDirectory(prefix="pressplay-checkout-home-") as home:
