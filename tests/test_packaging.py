@@ -63,10 +63,20 @@ def test_plugin_yaml_matches_the_server_and_is_hardened() -> None:
 
 
 def test_sidecar_takes_the_optional_telemetry_configmap_and_the_image_can_export() -> None:
-    """OTEL_* reach the sidecar from the optional pressplay-telemetry ConfigMap (as for agent-step
-    pods), and the image installs the OTLP exporter those variables select."""
+    """OTEL_* reach the sidecar from the optional pressplay-telemetry ConfigMap, key by key (never the
+    whole ConfigMap: a PRESSPLAY_* key there must not reach the sidecar), and the image installs the
+    OTLP exporter those variables select."""
     container = load_plugin(ROOT / "plugin.yaml")["spec"]["sidecar"]["container"]
-    assert {"configMapRef": {"name": "pressplay-telemetry", "optional": True}} in container["envFrom"]
+    assert "envFrom" not in container
+    telemetry = [
+        e
+        for e in container["env"]
+        if e.get("valueFrom", {}).get("configMapKeyRef", {}).get("name") == "pressplay-telemetry"
+    ]
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in {e["name"] for e in telemetry}
+    assert all(
+        e["name"].startswith("OTEL_") and e["valueFrom"]["configMapKeyRef"]["optional"] for e in telemetry
+    )
     assert "opentelemetry-exporter-otlp-proto-http" in _lock(SIDECAR_LOCK)
     assert "-r requirements/sidecar.lock" in (ROOT / "Dockerfile").read_text()
 
