@@ -33,6 +33,13 @@ class GitHubSide:
 
         self.world = World(self.state_dir)
         self.world.start()
+        # The demo points the pressplay logger's stream handlers at its log file; here nothing of the
+        # demo's in-process sidecar matters, and pytest's capture handlers must keep their streams.
+        for handler, previous in getattr(self.world, "_streams", []):
+            if previous is not None:
+                handler.setStream(previous)
+        if hasattr(self.world, "_streams"):
+            self.world._streams.clear()
         self.world.github.on_push(self._on_push)
         self._refs = self._remote_refs()
         self._thread.start()
@@ -111,17 +118,17 @@ class GitHubSide:
         ).stdout
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.3):
+        while not self._stop.wait(0.1):
             try:
                 with self._lock:
                     merges, self._merges = self._merges, []
                 for sha in merges:
                     self._mirror(sha)
+                # Snapshot first, then mirror: a push landing during the sync is seen next time.
                 refs = self._remote_refs()
                 if refs != self._refs:
-                    self._refs = refs
                     self.world.sync()
-                    self._refs = self._remote_refs()
+                    self._refs = refs
             except Exception as err:
                 self.log(f"github watcher: {err!r}")
 
@@ -130,5 +137,4 @@ class GitHubSide:
             if pr.get("merged") and pr.get("merge_commit_sha") == sha:
                 main = self.world.mirror_merge(pr["number"], pr["head"]["ref"], pr["title"])
                 self.log(f"github: PR #{pr['number']} merged; main is {main[:12]} in the git remote")
-                self._refs = self._remote_refs()
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,12 @@ class Kube:
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
+        context = ssl.create_default_context(cafile=str(ca))
+        if cert:
+            context.load_cert_chain(str(cert[0]), str(cert[1]))
         self._http = httpx.Client(
             base_url=self.server,
-            verify=str(ca),
-            cert=(str(cert[0]), str(cert[1])) if cert else None,
+            verify=context,
             headers=headers,
             timeout=httpx.Timeout(30.0, read=None),
         )
@@ -81,6 +84,10 @@ class Kube:
     def list_raw(self, resource: str, namespace: str | None = None, **params: str) -> Obj:
         query = f"?{urlencode(params)}" if params else ""
         return self._check(self._http.get(self.path(resource, namespace) + query))
+
+    def list_raw_path(self, path: str) -> list[Obj]:
+        items: list[Obj] = self._check(self._http.get(path)).get("items", [])
+        return items
 
     def create(self, resource: str, namespace: str | None, obj: Mapping[str, Any]) -> Obj:
         return self._check(self._http.post(self.path(resource, namespace), json=dict(obj)))

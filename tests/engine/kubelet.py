@@ -304,9 +304,19 @@ class PodRun:
             mounts.append((src, vm["mountPath"], bool(vm.get("readOnly"))))
         mounts.append((term, spec.get("terminationMessagePath") or "/dev/termination-log", False))
         script = ["set -e"]
-        for src, target, ro in mounts:
-            self.kubelet.mount_point(target, src.is_dir())
-            script.append(f"mount --bind {shlex.quote(str(src))} {shlex.quote(target)}")
+        done: list[str] = []
+        # Shallow paths first (as container runtimes order them), so /tmp/outputs lands inside /tmp.
+        for src, target, ro in sorted(mounts, key=lambda m: m[1].rstrip("/").count("/")):
+            q = shlex.quote(target)
+            nested = any(target.startswith(d.rstrip("/") + "/") for d in done)
+            if not nested:
+                self.kubelet.mount_point(target, src.is_dir())
+            if src.is_dir():
+                script.append(f"mkdir -p {q}")
+            else:
+                script.append(f'mkdir -p "$(dirname {q})"; [ -e {q} ] || touch {q}')
+            script.append(f"mount --bind {shlex.quote(str(src))} {q}")
+            done.append(target)
             if ro:
                 script.append(f"mount -o remount,bind,ro {shlex.quote(target)}")
         workdir = spec.get("workingDir") or "/"
@@ -329,8 +339,15 @@ class PodRun:
         c.ready = True
 
     def _finish(self, c: Container, code: int) -> None:
+        if code < 0:  # killed by a signal: the runtime reports 128 + signal (137 for SIGKILL)
+            code = 128 - code
         term = self.root / "containers" / c.name / "termination-log"
         message = term.read_text(encoding="utf-8", errors="replace")[-4096:] if term.exists() else ""
+        if not message and code != 0 and c.spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            # kuberuntime: the last 80 lines (at most 2048 bytes) of the container's log
+            log = self.root / "containers" / c.name / "log"
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-80:]
+            message = "\n".join(lines)[-2048:]
         reason = "Completed" if code == 0 else ("OOMKilled" if False else "Error")
         state: dict[str, Any] = {
             "exitCode": code,

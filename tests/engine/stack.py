@@ -196,22 +196,35 @@ class Stack:
         k = self.cluster.kubectl
         for crd in self.crd_files():
             k("apply", "--server-side", "--force-conflicts", "-f", str(crd))
-        k("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        deadline = time.monotonic() + 60
+        while True:  # (kubectl wait --all fails on a CRD that has no status yet)
+            crds = self.api.list_raw_path("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+            pending = [
+                c["metadata"]["name"]
+                for c in crds
+                if not any(
+                    x.get("type") == "Established" and x.get("status") == "True"
+                    for x in (c.get("status") or {}).get("conditions") or []
+                )
+            ]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"CRDs not established: {pending}")
+            time.sleep(0.3)
         k("create", "namespace", "argo")
-        k("-n", "argo", "create", "serviceaccount", "argo")
-        # Argo's own controller RBAC (manifests/cluster-install), namespace argo.
+        # Argo's own controller RBAC (manifests/cluster-install), in namespace argo.
+        rbac = self.argo_source / "manifests" / "cluster-install-no-crds" / "workflow-controller-rbac"
+        # As manifests/cluster-install does: `namespace: argo` also sets the bindings' subjects.
         kust = self.workdir / "argo-rbac"
         kust.mkdir()
-        rbac = self.argo_source / "manifests" / "cluster-install-no-crds" / "workflow-controller-rbac"
+        # (with the controller's ServiceAccount, as in manifests/base/workflow-controller)
+        (kust / "sa.yaml").write_text(
+            json.dumps({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "argo"}}),
+            encoding="utf-8",
+        )
         (kust / "kustomization.yaml").write_text(
-            json.dumps(
-                {
-                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                    "kind": "Kustomization",
-                    "namespace": "argo",
-                    "resources": [str(rbac)],
-                }
-            ),
+            json.dumps({"namespace": "argo", "resources": ["sa.yaml", os.path.relpath(rbac, kust)]}),
             encoding="utf-8",
         )
         k("apply", "-k", str(kust))
@@ -511,6 +524,7 @@ class Stack:
                 f"-sensor-kubeconfig={sensor_kubeconfig}",
                 f"-namespace={NS}",
                 f"-port={self.events_port}",
+                f"-decisions={self.decisions_file}",
             ],
             self.logs,
             env={**os.environ, "PATH": f"{self.bins['argo'].parent}{os.pathsep}{os.environ.get('PATH', '')}"},
