@@ -39,6 +39,8 @@ def seed(gh: GitHubSide, payload: dict[str, Any]) -> None:
     except KeyError:
         emu.create_repo(repo)
         state = emu.repo_state(repo)
+    # GitHub sends the id of the App's installation on the repository's owner.
+    payload.setdefault("installation", {})["id"] = emu.installation_id(repo.split("/")[0])
     pr = payload.get("pull_request")
     issue = payload.get("issue")
     item = pr or issue
@@ -68,8 +70,12 @@ def seed(gh: GitHubSide, payload: dict[str, Any]) -> None:
                     if label not in target.labels:
                         target.labels.append(label)
     if item.get("state") == "closed":
-        with emu.lock:
-            emu.repo_state(repo).issues[number].state = "closed"
+        issue_state = emu.repo_state(repo).issues[number]
+        if is_pull and item.get("merged") and issue_state.state == "open":
+            emu.merge(repo, number, method="squash")  # a merged PR's webhook: merged on GitHub too
+        else:
+            with emu.lock:
+                issue_state.state = "closed"
 
 
 def _next(state: Any) -> int:

@@ -248,12 +248,43 @@ class Stack:
                 return str(block)
         raise RuntimeError("docs/install.md has no ClusterRole block for workflowtasksets/status any more")
 
+    def settings_overlay(self) -> Path:
+        """docs/install.md "Settings": an overlay of manifests/ with this installation's settings."""
+        gh = self.github
+        overlay = self.workdir / "overlay"
+        overlay.mkdir(exist_ok=True)
+        installation = gh.world.github.installation_id(gh.repo.split("/")[0])
+        settings = {
+            "apiVersion": "pressplay.dev/v1alpha1",
+            "kind": "PressplaySettings",
+            "metadata": {"name": "pressplay"},
+            "installationId": installation,
+            "repositories": gh.repo,
+            "repositoryRegex": "^" + re.escape(gh.repo).replace("\\/", "/") + "$",
+            "argocdApplications": ["-"],
+            "kubernetesAPI": "127.0.0.1/32",
+        }
+        (overlay / "settings.yaml").write_text(json.dumps(settings), encoding="utf-8")
+        manifests = ROOT / "manifests"
+        kustomization: dict[str, Any] = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": [os.path.relpath(manifests, overlay)],
+        }
+        if (manifests / "transformers" / "settings").is_dir():
+            kustomization["patches"] = [{"path": "settings.yaml"}]
+            kustomization["transformers"] = [
+                os.path.relpath(manifests / "transformers" / "settings", overlay)
+            ]
+        (overlay / "kustomization.yaml").write_text(json.dumps(kustomization), encoding="utf-8")
+        return overlay
+
     def install_pressplay(self) -> None:
         k = self.cluster.kubectl
         if self.options.argocd:
             k("create", "namespace", "argocd")
         k("create", "namespace", NS)
-        applied = k("apply", "-k", str(ROOT / "manifests"), check=False)
+        applied = k("apply", "-k", str(self.settings_overlay()), check=False)
         self.apply_output = applied.stdout + applied.stderr
         if applied.returncode != 0:
             raise RuntimeError(f"kubectl apply -k manifests/ failed:\n{self.apply_output}")
