@@ -135,6 +135,13 @@ class GitHubSide:
     def _mirror(self, sha: str) -> None:
         for pr in self.world.pulls():
             if pr.get("merged") and pr.get("merge_commit_sha") == sha:
-                main = self.world.mirror_merge(pr["number"], pr["head"]["ref"], pr["title"])
+                try:
+                    main = self.world.mirror_merge(pr["number"], pr["head"]["ref"], pr["title"])
+                except RuntimeError as err:  # e.g. a seeded branch with nothing to squash
+                    self.log(
+                        f"github: PR #{pr['number']} merged with no change to mirror ({err}); main stays"
+                    )
+                    self.world.sync()
+                    return
                 self.log(f"github: PR #{pr['number']} merged; main is {main[:12]} in the git remote")
                 return
