@@ -50,7 +50,10 @@ def _models() -> dict[tuple[str, str], Any]:
         ("GET", "/repos/{owner}/{repo}/installation"): m.Installation,
         ("GET", "/rate_limit"): m.RateLimitOverview,
         ("GET", "/repos/{owner}/{repo}"): m.FullRepository,
-        ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"): m.RepositoryCollaboratorPermission,
+        (
+            "GET",
+            "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        ): m.RepositoryCollaboratorPermission,
         ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"): m.TeamMembership,
         ("GET", "/repos/{owner}/{repo}/branches/{branch}"): m.BranchWithProtection,
         ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): m.GitRef,
