@@ -4,10 +4,14 @@
 - :data:`Duration`: a Go-style duration string (``90s``, ``30m``, ``1h30m``) or a number of seconds.
 - :func:`format_duration`: the inverse, as Argo's ``requeue`` field wants it.
 - :data:`CommitSha`, :data:`GitRef`: a full commit SHA; a branch, tag or SHA (never starting with ``-``).
+- :data:`Text`: free text that may carry untrusted parts base64-encoded (``{b64: ...}``), so that Argo
+  never templates them (docs/architecture.md, "Event and agent text").
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -217,3 +221,74 @@ OWN_CONTEXT_PREFIX = "pressplay/"
 def is_own_context(context: str) -> bool:
     """Whether ``context`` is one of pressplay's own (``pressplay`` or ``pressplay/...``)."""
     return context == OWN_CONTEXT_PREFIX.rstrip("/") or context.startswith(OWN_CONTEXT_PREFIX)
+
+
+# -- free text --------------------------------------------------------------------------------------
+# Argo substitutes parameter values into a template and then templates the result again
+# (common.SubstituteParams / template.Replace): text a person or an agent wrote must never be a
+# parameter value in clear. Such text travels base64-encoded (the Sensors' dataTemplate `b64enc`, the
+# agent's `*-b64` outputs) and a step argument takes it as {b64: "..."}; our code decodes it.
+
+
+def decode_b64_text(value: str, what: str = "`b64`") -> str:
+    """Base64 (standard alphabet, padded) of UTF-8 text -> the text; ValueError naming the fix."""
+    raw = "".join(value.split())
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"{what} is not valid base64: encode the text as standard padded base64 "
+            "(the Sensors' `b64enc`, or an agent step's `*-b64` output)"
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} does not decode to UTF-8 text: encode UTF-8 text as base64") from None
+
+
+def _join_text(value: object) -> object:
+    parts = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        where = f"part {i + 1}" if isinstance(value, list) else "the value"
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, dict) and set(part) == {"b64"} and isinstance(part["b64"], str):
+            out.append(
+                decode_b64_text(part["b64"], f"`b64` of {where}" if isinstance(value, list) else "`b64`")
+            )
+        else:
+            raise ValueError(
+                f"{where} must be text, {{b64: <base64 of UTF-8 text>}}, or a list of these (joined); "
+                f"got {type(part).__name__}"
+            )
+    return "".join(out)
+
+
+_TEXT_PART_SCHEMA = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"b64": {"type": "string", "contentEncoding": "base64"}},
+            "required": ["b64"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+Text = Annotated[
+    str,
+    BeforeValidator(_join_text),
+    WithJsonSchema(
+        {
+            "anyOf": [*_TEXT_PART_SCHEMA["anyOf"], {"type": "array", "items": _TEXT_PART_SCHEMA}],
+            "examples": ["Done.", {"b64": "RG9uZS4="}, ["**Reply:** ", {"b64": "RG9uZS4="}]],
+        }
+    ),
+]
+"""Free text: a string, ``{b64: <base64 of UTF-8 text>}``, or a list of these joined in order.
+
+Use the ``b64`` form for anything a person or an agent wrote (a comment, an issue, an agent's summary):
+Argo templates a parameter value again when it substitutes it, so ``{{`` in such text would break or
+steer the flow; base64 has no braces."""

@@ -273,3 +273,63 @@ def test_stream_redactor_masks_a_pem_block_line_by_line_and_resumes_after_it(tmp
     assert names == ["DB_CREDENTIALS_FILE", "SERVICE_PASSWORD", "SHORT_TOKEN"]
     text = redact("pw correct-horse-battery; line-two-of-a-secret-file; pressplay[bot] 123456789")
     assert text == f"pw {MASK}; {MASK}; pressplay[bot] 123456789"
+
+
+_HOSTILE = "Please fix {{ x }} ${{ secrets.TOKEN }} {{=sprig.upper('x')}} {{workflow.name}} é — 🚀"
+
+
+def test_base64_context_reaches_the_prompt_byte_for_byte(tmp_path: Path) -> None:
+    """Event text comes base64 (Argo never templates it); the agent reads it as written."""
+    import base64
+
+    from pressplay.agent.prompt import assemble
+
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "prompt.md").write_text("Do the task.")
+    encoded = tmp_path / "event.b64"
+    encoded.write_text(base64.b64encode(_HOSTILE.encode()).decode() + "\n")
+    blank = tmp_path / "blank.b64"
+    blank.write_text("\n")  # the Sensor had no text: the artifact holds only the newline
+    plain = tmp_path / "event.md"
+    plain.write_text("\n")
+    prompt = assemble(
+        root=tmp_path,
+        task_id="7",
+        workdir=".",
+        system_prompt="s",
+        prompt_mod="",
+        prompt_path=None,
+        context_files=[plain, encoded, blank],
+    )
+    assert _HOSTILE in prompt.user
+    assert prompt.user.count("## Context:") == 1
+
+
+def test_a_context_file_that_is_not_base64_is_named(tmp_path: Path) -> None:
+    from pressplay.agent.prompt import assemble
+
+    bad = tmp_path / "event.b64"
+    bad.write_text("{{ not base64 }}")
+    with pytest.raises(PromptError, match="context file event.b64 is not valid base64"):
+        assemble(
+            root=tmp_path,
+            task_id="7",
+            workdir=".",
+            system_prompt="s",
+            prompt_mod="",
+            prompt_path=None,
+            context_files=[bad],
+        )
+
+
+def test_summary_is_also_written_base64_after_redaction(tmp_path: Path) -> None:
+    import base64
+
+    from pressplay.agent.runtime import write_output_values
+
+    token = "ghs_" + "b" * 36
+    register(token)
+    write_output_values({"summary": f"{_HOSTILE} {token}", "summaryB64": "ignored"}, tmp_path)
+    summary = (tmp_path / "summary").read_text()
+    assert token not in summary and _HOSTILE in summary
+    assert base64.b64decode((tmp_path / "summary-b64").read_text()).decode() == summary

@@ -17,6 +17,7 @@ Go's RE2 (google-re2).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -57,6 +58,46 @@ def lookup(data: Any, path: str) -> Any:
         return gjson.get(data, path)
     except Exception as exc:  # gjson-py raises GJSONParseError / GJSONError for a missing path
         raise FilterError(f"path {path} does not exist") from exc
+
+
+_B64_OF_PATH = re.compile(r"^\{\{ b64enc \.Input\.([\w.]+) \}\}$")
+_B64_OF_TITLE_AND_BODY = re.compile(
+    r'^\{\{ printf "# %s\\n\\n%s" \.Input\.([\w.]+) \(default "" \.Input\.([\w.]+)\) \| b64enc \}\}$'
+)
+
+
+def _go_field(data: Any, path: str) -> Any:
+    """``.Input.a.b`` of a Go template over gjson's ``Value()``: a missing key is nil."""
+    node = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def data_template(template: str, data: Any) -> str:
+    """The two ``dataTemplate`` forms our Sensors use, as Argo Events' ``getValueWithTemplate`` runs
+    them (Go text/template with sprig over the event data): ``b64enc`` of a string field, and ``printf``
+    of a title and a body (``default ""``) piped to ``b64enc``. sprig's ``b64enc`` of nil is a template
+    error; an empty result is an error too; both fall back to the parameter's ``value``. Any other form
+    fails the test: teach it here first."""
+    if match := _B64_OF_PATH.match(template):
+        value = _go_field(data, match[1])
+        if not isinstance(value, str):
+            raise FilterError(f"b64enc: wrong type for value; expected string; got {type(value).__name__}")
+        text = value
+    elif match := _B64_OF_TITLE_AND_BODY.match(template):
+        title, body = _go_field(data, match[1]), _go_field(data, match[2])
+        text = "# {}\n\n{}".format(_go_print(title), "" if body in (None, "") else _go_print(body))
+    else:
+        raise AssertionError(f"dataTemplate form not known to this test double: {template!r}")
+    if not text:
+        raise FilterError("template evaluated to empty string or no value")
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _go_print(value: Any) -> str:
+    """``%s`` of a value in Go: nil prints as ``%!s(<nil>)``."""
+    return "%!s(<nil>)" if value is None else value if isinstance(value, str) else as_string(value)
 
 
 def as_string(value: Any) -> str:
@@ -213,11 +254,14 @@ def fire(sensor: Mapping[str, Any], data: Any) -> list[Fired]:
             if src["dependencyName"] not in fired_deps:
                 continue
             try:
-                value = as_string(lookup(data, src["dataKey"]))
+                if "dataTemplate" in src:
+                    value = data_template(src["dataTemplate"], data)
+                else:
+                    value = as_string(lookup(data, src["dataKey"]))
             except FilterError:
                 if "value" not in src:
                     raise AssertionError(
-                        f"trigger {template['name']}: {src['dataKey']} missing, no default"
+                        f"trigger {template['name']}: {src.get('dataKey') or src['dataTemplate']} failed, no default"
                     ) from None
                 value = str(src["value"])
             _set(resource, param["dest"], value, param.get("operation", "overwrite"))

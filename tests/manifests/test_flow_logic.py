@@ -4,6 +4,7 @@ green, deploy, acceptance spec or default, acceptance failing) and for remediati
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,7 @@ class World:
         if name == "agent-step/agent-step":
             return "Succeeded", {
                 "summary": f"{args['agent']} done",
+                "summary-b64": base64.b64encode(f"{args['agent']} done".encode()).decode(),
                 "commit-sha": SHA,
                 "verdict": '{"version": 1}',
             }
@@ -57,7 +59,7 @@ def run_pipeline(objects: Objects, world: World, **overrides: str) -> tuple[Node
         "repo": "acme/widgets",
         "repoKey": "acme.widgets",
         "taskId": "7",
-        "title": "Add the health endpoint",
+        "titleB64": "QWRkIHRoZSBoZWFsdGggZW5kcG9pbnQ=",
         "branch": "pressplay/task-7",
         **overrides,
     }
@@ -181,7 +183,7 @@ def test_remediation_acts_only_on_the_newest_trigger(objects: Objects, flow: str
         if name == "debounce":
             return "Succeeded", {"proceed": proceed}
         if name == "agent-step/agent-step":
-            return "Succeeded", {"summary": "fixed", "commit-sha": SHA}
+            return "Succeeded", {"summary": "fixed", "summary-b64": "Zml4ZWQ=", "commit-sha": SHA}
         return "Succeeded", {}
 
     params = {
@@ -189,12 +191,12 @@ def test_remediation_acts_only_on_the_newest_trigger(objects: Objects, flow: str
         "number": "12",
         "branch": "pressplay/task-7",
         "delivery": "d-1",
-        "check": "build",
+        "checkB64": "YnVpbGQ=",
         "headSha": SHA,
         "conclusion": "failure",
         "detailsUrl": "https://ci",
         "feedbackUrl": "https://c",
-        "feedback": "x",
+        "feedbackB64": "eA==",
     }
     simulator = Simulator(objects[("WorkflowTemplate", flow)], world, {**WORKFLOW, "parameters": params})
     node = simulator.call("remediate", {"repoKey": "acme.widgets", "taskId": "7"})
@@ -213,14 +215,14 @@ def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
     backlog = [
         {
             "id": "1",
-            "title": "Schema",
+            "titleB64": "U2NoZW1h",
             "branch": "pressplay/task-1",
             "dependencies": [],
             "promptPath": "t/1.md",
         },
         {
             "id": "2",
-            "title": "API",
+            "titleB64": "QVBJ",
             "branch": "pressplay/task-2",
             "dependencies": ["1"],
             "promptPath": "t/2.md",

@@ -229,6 +229,7 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
         "changed-files": "/tmp/outputs/changed-files",
         "gate-report": "/tmp/outputs/gate-report.json",
         "summary": "/tmp/outputs/summary",
+        "summary-b64": "/tmp/outputs/summary-b64",
         "verdict": "/tmp/outputs/verdict.json",
         "task": "/tmp/outputs/task.json",
     }
@@ -236,7 +237,10 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
     # (common.FindOverlappingVolume sees containerSet.volumeMounts only), so push's rewrite counts.
     assert step_["containerSet"]["volumeMounts"] == [{"name": "outputs", "mountPath": "/tmp/outputs"}]
     # Event text reaches the agent as a file, never in the command line.
-    assert step_["inputs"]["artifacts"][0]["path"] == env["PRESSPLAY_CONTEXT_FILES"]["value"]
+    # (the template's own text in event.md; event text base64 in event.b64, decoded by the runtime)
+    paths = [a["path"] for a in step_["inputs"]["artifacts"]]
+    assert ":".join(paths) == env["PRESSPLAY_CONTEXT_FILES"]["value"]
+    assert paths == ["/var/run/pressplay/context/event.md", "/var/run/pressplay/context/event.b64"]
     # No Kubernetes token for any of them; Argo's own containers use the executor's.
     assert step_["automountServiceAccountToken"] is False
     assert step_["executor"] == {"serviceAccountName": "pressplay-workflow"}

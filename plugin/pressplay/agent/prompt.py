@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pressplay.types import decode_b64_text
+
 MAX_CONTEXT_CHARS = 64_000
 
 
@@ -187,8 +189,17 @@ def _through_link(root: Path, rel: str) -> bool:
 
 
 def _blank(path: Path) -> bool:
+    """A context file with nothing in it (base64 of blank text counts as blank)."""
     try:
-        return path.stat().st_size < 4096 and not path.read_text(encoding="utf-8", errors="replace").strip()
+        if path.stat().st_size >= 4096:
+            return False
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.suffix == ".b64" and text.strip():
+            try:
+                text = decode_b64_text(text)
+            except ValueError:
+                return False  # reported by _context_block
+        return not text.strip()
     except OSError:
         return False  # a missing file is reported by _context_block
 
@@ -198,6 +209,13 @@ def _context_block(path: Path) -> str:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise PromptError(f"context file {str(path)!r} cannot be read: {exc.strerror}") from exc
+    if path.suffix == ".b64":
+        # Event text as the Sensors hand it on (base64: Argo never templates it); the agent gets it
+        # byte for byte.
+        try:
+            text = decode_b64_text(text, f"context file {path.name}")
+        except ValueError as exc:
+            raise PromptError(str(exc)) from None
     if len(text) > MAX_CONTEXT_CHARS:
         text = text[:MAX_CONTEXT_CHARS] + "\n[... cut: the file is longer]"
     fence = "~~~~~"

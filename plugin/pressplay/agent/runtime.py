@@ -13,6 +13,7 @@ for embedding. It gives no isolation between them; the pod (and ``pressplay demo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
@@ -61,6 +62,9 @@ OUTPUT_FILES: Mapping[str, str] = {
     "report": "report.md",
     "status": "status",
     "summary": "summary",
+    # The summary base64-encoded: what templates hand on to a step ({b64: ...}). An agent's text is
+    # never a parameter value in clear: Argo would template it again (docs/architecture.md).
+    "summaryB64": "summary-b64",
     "attempts": "attempts",
 }
 #: Files an agent itself writes (paths given to it as variables, in a scratch directory of its own);
@@ -124,7 +128,13 @@ def write_output_values(values: Mapping[str, str], outputs_dir: Path) -> None:
     """Write output files by parameter name (atomically each, redacted, never through a link)."""
     outputs_dir.mkdir(parents=True, exist_ok=True)
     for name, value in values.items():
-        write_file(outputs_dir / OUTPUT_FILES[name], redact(value))
+        if name == "summaryB64":
+            continue  # always derived from the (redacted) summary below
+        clean = redact(value)
+        write_file(outputs_dir / OUTPUT_FILES[name], clean)
+        if name == "summary":
+            encoded = base64.b64encode(clean.encode("utf-8")).decode("ascii")
+            write_file(outputs_dir / OUTPUT_FILES["summaryB64"], encoded)
 
 
 def write_outputs(result: StepResult, outputs_dir: Path) -> None:

@@ -24,6 +24,7 @@ from pressplay.demo.pipeline import AGENT_OF, ON_FAILURE_STEP, TASK_STEPS
 from pressplay.demo.pod import AgentPod
 from pressplay.demo.sample import REPO
 from pressplay.demo.world import ARGOCD_NAMESPACE, World, app_for
+from pressplay.types import decode_b64_text
 
 BASE = "main"
 MERGE_METHOD = "squash"
@@ -181,9 +182,7 @@ class Demo:
             return []
         failed: set[str] = set()
         for item in tasks:
-            state = _TaskState(
-                item=item, report=TaskReport(id=str(item["id"]), title=str(item.get("title", "")))
-            )
+            state = _TaskState(item=item, report=TaskReport(id=str(item["id"]), title=_title(item)))
             self.reports.append(state.report)
             blockers = sorted({str(d) for d in _deps(item)} & failed)
             if blockers:
@@ -251,7 +250,8 @@ class Demo:
                 "repo": REPO,
                 "head": state.branch,
                 "base": BASE,
-                "title": f"Task {state.task_id}: {state.item.get('title', '')}",
+                # As task.yaml's open-pr: the backlog's titleB64 goes in as a {b64: ...} part.
+                "title": [f"Task {state.task_id}: ", {"b64": str(state.item.get("titleB64", ""))}],
                 "body": f"Task {state.task_id} of the backlog, carried by pressplay.",
                 "labels": ["pressplay", f"task-{state.task_id}"],
                 "draft": False,
@@ -369,7 +369,7 @@ class Demo:
         )
         assert state.number is not None
         main = self.world.mirror_merge(
-            state.number, state.branch, f"Task {state.task_id}: {state.item.get('title')}"
+            state.number, state.branch, f"Task {state.task_id}: {_title(state.item)}"
         )
         state.report.merged = main[:12]
         state.report.outcome = "merged"
@@ -480,3 +480,8 @@ def render_table(reports: list[TaskReport]) -> str:
     lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _title(item: Mapping[str, Any]) -> str:
+    """A backlog item's title (the backlog step hands it on base64: ``titleB64``)."""
+    return decode_b64_text(str(item.get("titleB64", "")), "`titleB64`")

@@ -16,6 +16,7 @@ for ``withParam``. Unknown dependency ids and dependency cycles fail the step, n
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -135,7 +136,10 @@ def _item(
 ) -> dict[str, Any]:
     return {
         "id": task.id,
-        "title": task.title,
+        # Base64, never in clear: Argo formats each withParam item into node names and templates it
+        # again (processItem / expandTask), so quotes, non-ASCII or `{{` in a title would be mangled
+        # or break the fan-out of every task. The task pipeline decodes it ({b64: ...}).
+        "titleB64": base64.b64encode(task.title.encode("utf-8")).decode("ascii"),
         "status": state,
         "branch": render(args.branch, task.id),
         "dependencies": list(task.dependencies),

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pressplay.steps.base import Outcome, StepArgs, StepContext, Succeeded, step
 from pressplay.steps.shared.sticky import BODY_LIMIT, KEY_RE, upsert_sticky
-from pressplay.types import Repo
+from pressplay.types import Repo, Text
 
 
 class CommentMode(StrEnum):
@@ -45,11 +45,12 @@ class CommentArgs(StepArgs):
             "`task-7/report`. One comment per key and issue; it is stored as a hidden marker."
         )
     )
-    body: str = Field(
+    body: Text = Field(
         "",
         description=(
             f"Markdown body. Required unless `mode: delete`. Longer than {BODY_LIMIT} characters is "
-            "cut with a note."
+            "cut with a note. Text a person or an agent wrote goes in as `{b64: ...}` (or a list of "
+            "strings and `{b64: ...}` parts, joined), never in clear: Argo would template it again."
         ),
     )
     mode: CommentMode = Field(

@@ -36,7 +36,7 @@ from pressplay.steps.base import (
     TemporaryError,
     step,
 )
-from pressplay.types import GitRef, OptionalGitRef, Repo
+from pressplay.types import GitRef, OptionalGitRef, Repo, Text
 
 BEGIN = "<!-- pressplay:begin -->"
 END = "<!-- pressplay:end -->"
@@ -91,15 +91,20 @@ class PullRequestArgs(StepArgs):
     base: OptionalGitRef = Field(
         None, description="Branch to merge into, e.g. `main`. Default: the repository's default branch."
     )
-    title: str = Field(
-        min_length=1, max_length=TITLE_LIMIT, description="PR title; set again on every call (kept in sync)."
+    title: Text = Field(
+        min_length=1,
+        max_length=TITLE_LIMIT,
+        description=(
+            "PR title; set again on every call (kept in sync). Text from an issue or an agent goes in "
+            "as `{b64: ...}` (or a list of strings and `{b64: ...}` parts), never in clear."
+        ),
     )
-    body: str = Field(
+    body: Text = Field(
         "",
         max_length=BODY_LIMIT - 100,
         description=(
             "Markdown for the pressplay section of the PR description. Only that section is rewritten on "
-            "re-entry; text a person adds outside it is kept."
+            "re-entry; text a person adds outside it is kept. Accepts `{b64: ...}` parts like `title`."
         ),
     )
     label_names: list[str] = Field(

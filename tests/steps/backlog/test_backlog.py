@@ -44,7 +44,7 @@ def test_classifies_from_github_and_the_file(gh: GitHubEmulator, side: Sidecar, 
     assert by_id["2"]["prUrl"].endswith(f"/pull/{open_pr}")
     assert by_id["3"] == {
         "id": "3",
-        "title": "Task 3: do thing 3",
+        "titleB64": "VGFzayAzOiBkbyB0aGluZyAz",  # base64 of "Task 3: do thing 3"
         "status": "todo",
         "branch": "pressplay/task-3",
         "dependencies": ["2", "1"],
@@ -162,3 +162,20 @@ def test_bad_arguments_name_the_field(side: Sidecar, args: dict[str, str], words
     result = side.run_step("backlog", {"repo": REPO, **args})
     assert result.phase == "Failed"
     assert words in result.message
+
+
+def test_titles_travel_base64_whatever_they_hold() -> None:
+    """Argo formats withParam items with %v and templates them again (processItem / expandTask):
+    the item carries the title only base64-encoded, so nothing in it can mangle or break the fan-out."""
+    import base64
+
+    from pressplay.steps.backlog import BacklogArgs, _item
+    from pressplay.tasks import parse_tasks
+
+    title = 'Say "hi" \\ é — 🚀 {{x}} {{=sprig.upper(1)}}'
+    tasks = parse_tasks(json.dumps({"tasks": [{"id": 1, "title": title}]}))
+    args = BacklogArgs.model_validate({"repo": "acme/api"})
+    item = _item(tasks.tasks[0], "todo", None, {}, args)
+    assert "title" not in item
+    assert base64.b64decode(item["titleB64"]).decode() == title
+    assert "{{" not in json.dumps(item) and json.dumps(item).isascii()

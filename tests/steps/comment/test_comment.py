@@ -224,3 +224,22 @@ def test_a_body_quoting_another_keys_marker_does_not_count_for_it(
     assert result.outputs["action"] == "created"
     assert len(ours(gh, "report")) == 1
     assert [c["body"] for c in ours(gh, "acceptance")][-1].startswith("the real one")
+
+
+def test_base64_parts_reach_github_byte_for_byte(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    """An agent's or a person's text arrives as {b64: ...} (Argo would template it in clear)."""
+    import base64
+
+    text = "Fixed {{ x }} ${{ secrets.X }} {{=sprig.upper('x')}} \"é\" — 🚀"
+    encoded = base64.b64encode(text.encode()).decode()
+    result = call(sidecar, body=["**Reply:** ", {"b64": encoded}, "\n\nCommit: abc"])
+    assert result.phase == "Succeeded", result.message
+    assert ours(gh)[0]["body"] == f"**Reply:** {text}\n\nCommit: abc\n\n<!-- pressplay:acceptance -->"
+
+
+def test_a_part_that_is_not_base64_is_a_failed_node_naming_it(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    result = call(sidecar, body=["ok", {"b64": "{{ not base64 }}"}])
+    assert result.phase == "Failed"
+    assert "body" in result.message and "`b64` of part 2 is not valid base64" in result.message
+    assert "not base64 }}" not in result.message  # the input is not echoed back
+    assert ours(gh) == []

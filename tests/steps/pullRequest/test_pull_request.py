@@ -348,3 +348,24 @@ def test_human_text_around_the_section_always_survives(before: str, after: str, 
     merged = merge_body(before + section(old) + after, new)
     assert merged == before + section(new) + after
     assert merge_body(merged, new) == merged
+
+
+def test_a_base64_title_is_the_tasks_title_exactly(gh: GitHubEmulator, sidecar: Sidecar) -> None:
+    """task.yaml hands the backlog's titleB64 on as a {b64: ...} part: quotes, backslashes, non-ASCII
+    and braces arrive as written (Argo's withParam formatting and templating never see them)."""
+    import base64
+
+    title = 'Add "quotes", a \\ backslash, é — 🚀 and {{x}}'
+    summary = "Wrote {{ it }} ${{ secrets.X }}"
+    result = sidecar.run_step(
+        "pullRequest",
+        pr_args(
+            title=["Task 7: ", {"b64": base64.b64encode(title.encode()).decode()}],
+            body=[{"b64": base64.b64encode(summary.encode()).decode()}],
+        ),
+        outputs=OUTPUTS,
+    )
+    assert result.phase == "Succeeded", result.message
+    (pr,) = pulls(gh)
+    assert pr.title == f"Task 7: {title}"
+    assert summary in (pr.body or "")
