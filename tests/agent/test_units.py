@@ -310,7 +310,7 @@ def test_a_context_file_that_is_not_base64_is_named(tmp_path: Path) -> None:
 
     bad = tmp_path / "event.b64"
     bad.write_text("{{ not base64 }}")
-    with pytest.raises(PromptError, match="context file event.b64 is not valid base64"):
+    with pytest.raises(PromptError, match=r"context file event\.b64 is not valid base64"):
         assemble(
             root=tmp_path,
             task_id="7",

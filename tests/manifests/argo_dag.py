@@ -146,7 +146,10 @@ class Simulator:
             if ref["name"] == "agent-step":
                 # The agent runtime writes summary-b64 with every summary (agent/runtime.py), and
                 # agent-step.yaml defaults its text outputs to "".
-                outputs = {"summary-b64": base64.b64encode(outputs.get("summary", "").encode()).decode(), **outputs}
+                outputs = {
+                    "summary-b64": base64.b64encode(outputs.get("summary", "").encode()).decode(),
+                    **outputs,
+                }
             return Node(task["name"], phase, outputs)
         node = self.call(task["template"], args)
         node.name = task["name"]

@@ -572,3 +572,60 @@ data:
     ]
     assert all(f.severity is Severity.error for f in env)
     assert "'pressplay-telemetry'" in env[0].message and "configMapKeyRef" in env[0].message
+
+
+TEXT_SENSOR = """
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: s}
+spec:
+  dependencies:
+    - name: a
+      eventSourceName: github
+      eventName: app
+      filters:
+        data:
+          - {path: body.X-GitHub-Event, type: string, value: ["^issue_comment$"]}
+          - {path: body.pull_request.head.ref, type: string, value: ["^pressplay/task-[A-Za-z0-9._-]+$"]}
+          - {path: body.pull_request.base.ref, type: string, value: ["^.+$"]}
+  triggers:
+    - template:
+        name: t
+        argoWorkflow:
+          operation: submit
+          source:
+            resource:
+              apiVersion: argoproj.io/v1alpha1
+              kind: Workflow
+              metadata: {name: x-}
+              spec:
+                workflowTemplateRef: {name: t}
+                arguments:
+                  parameters: [{name: p0, value: ""}, {name: p1, value: ""}, {name: p2, value: ""},
+                               {name: p3, value: ""}, {name: p4, value: ""}]
+          parameters:
+            - {src: {dependencyName: a, dataKey: body.X-GitHub-Delivery}, dest: metadata.name, operation: append}
+            - {src: {dependencyName: a, dataKey: body.comment.body}, dest: spec.arguments.parameters.0.value}
+            - {src: {dependencyName: a, dataKey: body.issue.title}, dest: spec.arguments.parameters.1.value}
+            - {src: {dependencyName: a, dataKey: body.pull_request.head.ref}, dest: spec.arguments.parameters.2.value}
+            - {src: {dependencyName: a, dataKey: body.pull_request.base.ref}, dest: spec.arguments.parameters.3.value}
+            - src: {dependencyName: a, dataTemplate: "{{ b64enc .Input.body.comment.body }}", value: ""}
+              dest: spec.arguments.parameters.4.value
+      atLeastOnce: true
+      rateLimit: {unit: Minute, requestsPerUnit: 1}
+"""
+
+
+def test_event_text_in_clear_is_an_error_with_the_fix() -> None:
+    """Argo templates parameter values again (common.SubstituteParams): a Sensor must hand on
+    free text base64, or hold a name to brace-free characters with its own filter."""
+    wt = template("- {name: main, container: {image: a}}")
+    findings = lint_documents(
+        parse_stream(textwrap.dedent(TEXT_SENSOR), "s.yaml") + parse_stream(wt, "t.yaml")
+    )
+    clear = [t for t in messages(findings) if "passed in clear" in t]
+    flagged = sorted(t.split("'")[1] for t in clear)
+    # the body and the title always; base.ref because its filter lets any character through;
+    # head.ref is held to [A-Za-z0-9._-] by its filter; the dataTemplate is base64.
+    assert flagged == ["body.comment.body", "body.issue.title", "body.pull_request.base.ref"]
+    assert all("b64enc .Input." in t and "brace-free" in t for t in clear)

@@ -127,11 +127,13 @@ def check_sensor(ctx: LintContext, doc: Document) -> None:
         return
     dependencies = spec.get("dependencies") or []
     dep_names: list[str] = []
+    narrowed: dict[str, set[str]] = {}
     for index, dep in enumerate(dependencies if isinstance(dependencies, Sequence) else []):
         if not isinstance(dep, Mapping):
             continue
         name = str(dep.get("name", index))
         dep_names.append(name)
+        narrowed[name] = _narrowed_paths(dep)
         where = f"spec.dependencies[{name}]"
         filters = dep.get("filters")
         if not isinstance(filters, Mapping):
@@ -184,11 +186,62 @@ def check_sensor(ctx: LintContext, doc: Document) -> None:
     triggers = spec.get("triggers") or []
     for index, trigger in enumerate(triggers if isinstance(triggers, Sequence) else []):
         if isinstance(trigger, Mapping):
-            _check_trigger(ctx, doc, index, trigger, dep_names)
+            _check_trigger(ctx, doc, index, trigger, dep_names, narrowed)
+
+
+# GitHub payload fields whose value is free text someone wrote (a body, a title, a name set in a CI
+# file, a commit message, a branch or label name chosen by a person): never a parameter in clear.
+_EVENT_TEXT = re.compile(
+    r"(?:^|\.)(?:body|title|message|description|name|ref|head_branch|label\.name|"
+    r"labels\.#\(.*\)\.name|head_commit\.message|commits\.\d+\.message)$"
+)
+# ... except the ones GitHub constrains: repository names, logins and App slugs ([A-Za-z0-9._-]).
+# A branch or label name counts as text unless the dependency's own filter holds it to brace-free
+# characters (`^pressplay/task-[A-Za-z0-9._-]+$`): see _narrowed_paths.
+_SAFE_TEXT = re.compile(r"(?:^|\.)(?:repository\.(?:full_)?name|owner\.login|sender\.login|app\.slug)$")
+
+
+def _is_event_text(data_key: str) -> bool:
+    key = data_key.removeprefix("body.")
+    if _SAFE_TEXT.search(key):
+        return False
+    return bool(_EVENT_TEXT.search(key))
+
+
+def _braceless(pattern: str) -> bool:
+    """An anchored regex that can only match text without `{` or `}`: literals and character
+    classes of its own (no `.`, no negated class, no `\\S`/`\\W`/`\\D`, no brace)."""
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        return False
+    body = re.sub(r"\\[.\-/_+*?()|^$\[\]]", "", pattern)  # escaped literals
+    if re.search(r"\\[SWDpPX]|\[\^|[{}]", body):
+        return False
+    outside = re.sub(r"\[[^\]]*\]", "", body)
+    return "." not in outside
+
+
+def _narrowed_paths(dep: Mapping[str, Any]) -> set[str]:
+    """Paths a dependency's data filters hold to brace-free text (all values, `=` comparator)."""
+    filters = dep.get("filters")
+    found: set[str] = set()
+    if not isinstance(filters, Mapping):
+        return found
+    for data in filters.get("data") or []:
+        if not isinstance(data, Mapping) or data.get("comparator", "=") not in ("=", ""):
+            continue
+        values = data.get("value") or []
+        if data.get("type") == "string" and values and all(_braceless(str(v)) for v in values):
+            found.add(str(data.get("path", "")))
+    return found
 
 
 def _check_trigger(
-    ctx: LintContext, doc: Document, index: int, trigger: Mapping[str, Any], dep_names: list[str]
+    ctx: LintContext,
+    doc: Document,
+    index: int,
+    trigger: Mapping[str, Any],
+    dep_names: list[str],
+    narrowed: Mapping[str, set[str]] | None = None,
 ) -> None:
     template = trigger.get("template")
     if not isinstance(template, Mapping):
@@ -269,6 +322,21 @@ def _check_trigger(
                 f"{dest!r}: the Workflow has only {len(arg_params)} argument parameters",
             )
         src = param.get("src")
+        if (
+            isinstance(src, Mapping)
+            and (data_key := src.get("dataKey"))
+            and _is_event_text(str(data_key))
+            and str(data_key) not in (narrowed or {}).get(str(src.get("dependencyName")), set())
+        ):
+            ctx.add(
+                doc,
+                f"{where}.template.argoWorkflow.parameters[{p_index}].src.dataKey",
+                f"{data_key!r} is text a person wrote, passed in clear: Argo templates parameter values "
+                "again (common.SubstituteParams), so `{{` in it breaks or steers the flow. Pass it "
+                f'base64: `dataTemplate: "{{{{ b64enc .Input.{data_key} }}}}"` (and `value: ""`), and '
+                "decode it in the step ({b64: ...}) or the agent (contextB64); or, for a name, hold it to "
+                "brace-free characters with a data filter on the same path (e.g. `^[A-Za-z0-9._/-]+$`)",
+            )
         if isinstance(src, Mapping) and src.get("dependencyName") not in dep_names:
             ctx.add(
                 doc,

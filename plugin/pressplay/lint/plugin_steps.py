@@ -79,11 +79,15 @@ def _embedded(value: Any, stand_in: str) -> Any:
     """``value`` with every tag inside strings replaced by ``stand_in``."""
     if isinstance(value, str):
         return expressions.substitute(value, stand_in)
-    if isinstance(value, Mapping) and set(value) == {"b64"} and isinstance(value["b64"], str):
-        # A {b64: ...} part of a Text argument (pressplay.types.Text) carries base64 text:
-        # a whole tag stands for base64 ("x"); anything else is checked as written.
-        if expressions.is_whole_tag(value["b64"]):
-            return {"b64": "eA=="}
+    # A {b64: ...} part of a Text argument (pressplay.types.Text) carries base64 text: a whole tag
+    # stands for base64 ("x"); anything else is checked as written.
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"b64"}
+        and isinstance(value["b64"], str)
+        and expressions.is_whole_tag(value["b64"])
+    ):
+        return {"b64": "eA=="}
     if isinstance(value, Mapping):
         return {k: _embedded(v, stand_in) for k, v in value.items()}
     if isinstance(value, list):
