@@ -60,6 +60,9 @@ def test_plugin_yaml_matches_the_server_and_is_hardened() -> None:
     assert container["resources"]["requests"] and container["resources"]["limits"]
     assert plugin["spec"]["sidecar"]["automountServiceAccountToken"] is True
     assert "--host" in container["args"] and "127.0.0.1" in container["args"]
+    # A probe from the kubelet reaches the pod IP, where a 127.0.0.1 server never answers: none, and
+    # Argo's agent retries a refused connection itself (plugins.Client.Call).
+    assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
 
 
 def test_sidecar_takes_the_optional_telemetry_configmap_and_the_image_can_export() -> None:
