@@ -266,3 +266,38 @@ def test_press_play_with_nothing_open_finishes(objects: Objects) -> None:
     node = simulator.call("play", {"repoKey": "acme.widgets"})
     assert node.phase == "Succeeded"
     assert [name for name, _ in simulator.calls] == ["backlog"]
+
+
+class ErroringWorld(World):
+    """A World in which one leaf template ends in Error (a transport error, a deadline)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def __call__(self, name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == self.target:
+            return "Errored", {}
+        return super().__call__(name, args)
+
+
+@pytest.mark.parametrize(
+    ("target", "overrides"),
+    [
+        ("deploy", {"deployWorkflow": "deploy.yml"}),
+        ("argocd", {"argocdApp": "web"}),
+        ("acceptance", {"acceptancePath": "accept.yaml"}),
+        ("acceptance-default", {}),
+        ("merge", {}),
+    ],
+)
+def test_a_step_ending_in_error_is_reported_on_the_pr(
+    objects: Objects, target: str, overrides: dict[str, str]
+) -> None:
+    """Argo keeps Errored apart from Failed (dagContext.evaluateDependsLogic): report-stopped names both."""
+    node, sim = run_pipeline(objects, ErroringWorld(target), **overrides)
+    phases = ran(node)
+    assert phases[target] == "Errored"
+    assert phases["report-stopped"] == "Succeeded", phases
+    stopped = [a for n, a in sim.calls if n == "report"]
+    assert len(stopped) == 1 and "stopped task 7" in stopped[0]["body"]

@@ -629,3 +629,24 @@ def test_event_text_in_clear_is_an_error_with_the_fix() -> None:
     # head.ref is held to [A-Za-z0-9._-] by its filter; the dataTemplate is base64.
     assert flagged == ["body.comment.body", "body.issue.title", "body.pull_request.base.ref"]
     assert all("b64enc .Input." in t and "brace-free" in t for t in clear)
+
+
+def test_failed_without_errored_in_depends_is_a_warning() -> None:
+    text = messages(
+        lint_yaml(
+            template(
+                """
+                - name: main
+                  dag:
+                    tasks:
+                      - {name: a, template: leaf}
+                      - {name: report, depends: a.Failed, template: leaf}
+                      - {name: both, depends: a.Failed || a.Errored, template: leaf}
+                - {name: leaf, container: {image: x}}
+                """
+            )
+        )
+    )
+    flagged = [t for t in text if "without `a.Errored`" in t]
+    assert len(flagged) == 1 and flagged[0].startswith("spec.templates[main].dag.tasks[report].depends")
+    assert "evaluateDependsLogic" in flagged[0]

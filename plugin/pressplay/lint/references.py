@@ -199,6 +199,19 @@ class _Checker:
         depends = task.get("depends")
         if not isinstance(depends, str):
             return
+        results: dict[str, set[str]] = {}
+        for match in _DEPENDS_TOKEN.finditer(depends):
+            if match.group(1) in tasks and match.group(2):
+                results.setdefault(match.group(1), set()).add(match.group(2)[1:])
+        for name, seen in sorted(results.items()):
+            if "Failed" in seen and not {"Errored", "AllFailed"} & seen and "withParam" not in tasks[name]:
+                self.add(
+                    f"{path}.depends",
+                    f"`{name}.Failed` without `{name}.Errored`: Argo keeps the two apart "
+                    f"(evaluateDependsLogic), and a node ends in Error on a template or pod error, a "
+                    f"plugin step's transport error or a deadline; write `{name}.Failed || {name}.Errored`",
+                    Severity.warning,
+                )
         for match in _DEPENDS_TOKEN.finditer(depends):
             name, result = match.group(1), match.group(2)
             if name not in tasks:
