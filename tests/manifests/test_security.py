@@ -225,13 +225,14 @@ def test_a_read_only_collaborator_passes_the_sensor_and_stops_at_authorize(
 
 
 class _SprigSimulator(Simulator):
-    """argo_dag's model plus the two sprig functions the flows' entry steps use."""
+    """argo_dag's model plus the sprig functions the flows' entry steps use."""
 
     def _scope(self, inputs: Mapping[str, str], done: Mapping[str, Any], kind: str) -> dict[str, Any]:
         scope = super()._scope(inputs, done, kind)
         scope["sprig"] = SimpleNamespace(
             replace=lambda old, new, text: text.replace(old, new),
             trimPrefix=lambda prefix, text: text.removeprefix(prefix),
+            lower=str.lower,
         )
         return scope
 

@@ -5,6 +5,7 @@ outputs, prompt_mod everywhere, deterministic idempotency keys (press play again
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_press_play_fans_out_without_level_barriers(objects: Objects) -> None:
     assert tasks["task"]["templateRef"] == {"name": "task", "template": "pipeline"}
     assert args(tasks["task"])["dependsOn"] == "{{item.dependencies}}"
     main = templates(objects, "press-play")["main"]["steps"][0][0]
-    assert args(main)["repoKey"] == "{{=sprig.replace('/', '.', workflow.parameters.repo)}}"
+    assert args(main)["repoKey"] == "{{=sprig.lower(sprig.replace('/', '.', workflow.parameters.repo))}}"
     # Each task waits for its own dependencies first, in a plugin step (no pod).
     pipeline = {t["name"]: t for t in templates(objects, "task")["pipeline"]["dag"]["tasks"]}
     assert "depends" not in pipeline["dependencies"]
@@ -436,3 +437,17 @@ def test_plugin_templates_declare_only_outputs_their_step_gives(objects: Objects
                 assert declared <= documented, (flow, name, key, declared - documented)
                 checked += 1
     assert checked >= 15
+
+
+def test_every_flow_computes_the_same_lower_case_repository_key(objects: Objects) -> None:
+    """Argo compares semaphore keys and mutex names exactly (prepAcquire); GitHub names are
+    case-insensitive: `Acme/Widgets` and `acme/widgets` must take the same locks."""
+    expected = "{{=sprig.lower(sprig.replace('/', '.', workflow.parameters.repo))}}"
+    found = {}
+    for (kind, name), obj in objects.items():
+        if kind != "WorkflowTemplate":
+            continue
+        for text in re.findall(r"\{\{=sprig[^}]*repo\)\)?\}\}", json.dumps(obj)):
+            found[name] = text
+    assert set(found) >= {"press-play", "task", "pr-remediation", "ci-remediation", "issue-triage"}
+    assert set(found.values()) == {expected}
