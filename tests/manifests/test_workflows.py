@@ -382,9 +382,23 @@ def test_exit_handlers_never_change_the_result(objects: Objects) -> None:
         if "onExit" not in spec:
             continue
         handler = templates(objects, flow)[spec["onExit"]]
-        for group in handler["steps"]:
-            for step_ in group:
-                assert step_["continueOn"] == {"failed": True, "error": True}, (flow, step_["name"])
+        children = (
+            handler["dag"]["tasks"] if "dag" in handler else [s for group in handler["steps"] for s in group]
+        )
+        for step_ in children:
+            assert step_["continueOn"] == {"failed": True, "error": True}, (flow, step_["name"])
+
+
+def test_press_plays_outcome_is_exported_from_a_dag(objects: Objects) -> None:
+    """A plugin step's globalName reaches the Workflow's outputs from a DAG task (executeDAG), never
+    from a steps child (executeStepGroup exports only the group node's outputs)."""
+    spec = objects[("WorkflowTemplate", "press-play")]["spec"]
+    handler = templates(objects, "press-play")[spec["onExit"]]
+    assert [t["template"] for t in handler["dag"]["tasks"]] == ["outcome"]
+    outputs = {
+        p.get("globalName") for p in templates(objects, "press-play")["outcome"]["outputs"]["parameters"]
+    }
+    assert {"outcome", "outcome-counts"} <= outputs
 
 
 def _code_blocks(text: str, language: str) -> list[str]:
