@@ -1,14 +1,19 @@
 """Fixtures of the engine tests: the Go binaries (built once per machine, cached) and running stacks.
 
-The build runs once, after collection and before the first test, when an engine test is selected:
-so a cold build (about 40 minutes on 2 cores, see docs/engine.md) is not counted in any test's
-timeout. Where a tool is missing the tests skip naming it; with ``PRESSPLAY_ENGINE_REQUIRED=1`` (CI)
-the skip becomes a failure.
+A cold build takes about 40 minutes on 2 cores (docs/engine.md), so it is not left in any test's way:
+when an engine test is selected, the build starts in a background thread right after collection (``go``
+under ``nice``, so the other tests keep the CPU they need), the engine tests are moved to the end of the
+run, and the first of them waits for the build *before* its timeout starts (a ``tryfirst`` hook wrapper
+around ``pytest_runtest_protocol``, outside pytest-timeout's own). Where a tool is missing the tests skip
+naming it; with ``PRESSPLAY_ENGINE_REQUIRED=1`` (CI) the skip becomes a failure.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,21 +23,57 @@ from tests.engine import build
 from tests.engine.stack import Options, Stack, preflight
 
 HERE = Path(__file__).resolve().parent
-_built: dict[str, Path] | None = None
-_problem: BaseException | None = None
+
+
+class _Build:
+    """The one build of this test session, run on a thread."""
+
+    def __init__(self) -> None:
+        self.binaries: dict[str, Path] | None = None
+        self.problem: BaseException | None = None
+        self.started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="engine-build", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            preflight()
+            self.binaries = build.binaries()
+        except BaseException as err:  # reported by the fixture, in the tests that need it
+            self.problem = err
+
+    def wait(self) -> None:
+        if self._thread.is_alive():
+            print(
+                f"\n[engine] waiting for the Go build (started {time.monotonic() - self.started:.0f} s ago)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self._thread.join()
+
+
+_build: _Build | None = None
+
+
+def _is_engine(item: pytest.Item) -> bool:
+    return HERE in Path(str(item.path)).resolve().parents
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    global _built, _problem
-    if _built is not None or _problem is not None:
+    global _build
+    engine = [item for item in items if _is_engine(item)]
+    if not engine:
         return
-    if not any(HERE in Path(str(item.path)).resolve().parents for item in items):
-        return
-    try:
-        preflight()
-        _built = build.binaries()
-    except BaseException as err:  # reported by the fixture, in the tests that need it
-        _problem = err
+    items[:] = [item for item in items if not _is_engine(item)] + engine
+    if _build is None:
+        _build = _Build()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if _build is not None and _is_engine(item):
+        _build.wait()
+    yield
 
 
 def _missing(err: build.ToolMissing) -> None:
@@ -44,20 +85,17 @@ def _missing(err: build.ToolMissing) -> None:
 
 @pytest.fixture(scope="session")
 def engine_binaries() -> dict[str, Path]:
-    """The binaries built before the tests (or built now, when collection did not see this folder)."""
-    global _built, _problem
-    if _built is None and _problem is None:
-        try:
-            preflight()
-            _built = build.binaries()
-        except BaseException as err:
-            _problem = err
-    if isinstance(_problem, build.ToolMissing):
-        _missing(_problem)
-    if _problem is not None:
-        raise RuntimeError(f"the engine build failed: {_problem}") from _problem
-    assert _built is not None
-    return _built
+    """The binaries built for this session (or built now, when collection did not see this folder)."""
+    global _build
+    if _build is None:
+        _build = _Build()
+    _build.wait()
+    if isinstance(_build.problem, build.ToolMissing):
+        _missing(_build.problem)
+    if _build.problem is not None:
+        raise RuntimeError(f"the engine build failed: {_build.problem}") from _build.problem
+    assert _build.binaries is not None
+    return _build.binaries
 
 
 @pytest.fixture

@@ -43,6 +43,11 @@ def seed(gh: GitHubSide, payload: dict[str, Any]) -> None:
     payload.setdefault("installation", {})["id"] = emu.installation_id(repo.split("/")[0])
     pr = payload.get("pull_request")
     issue = payload.get("issue")
+    run = payload.get("check_run") or payload.get("workflow_run")
+    if pr is None and issue is None and run and run.get("pull_requests"):
+        # A check or workflow run names its PRs by number and head branch only.
+        first = run["pull_requests"][0]
+        pr = {"number": first["number"], "head": {"ref": first["head"]["ref"]}, "title": "seeded"}
     item = pr or issue
     if not item or "number" not in item:
         return

@@ -605,9 +605,16 @@ class Stack:
         return resp.status_code
 
     def deliver(
-        self, event: str, delivery: str | None, payload: dict[str, Any], *, timeout: float = 1200
+        self,
+        event: str,
+        delivery: str | None,
+        payload: dict[str, Any],
+        *,
+        timeout: float = 1200,
+        wait: bool = True,
     ) -> list[dict[str, Any]]:
-        """Seed GitHub with what the payload names, deliver it, run every started flow to its end.
+        """Seed GitHub with what the payload names, deliver it, run every started flow to its end
+        (``wait=False``: return once the Sensors decided; the caller waits).
 
         Returns this delivery's trigger decisions (``fired``, ``workflow``, ``error``)."""
         delivery = delivery or secrets.token_hex(8)
@@ -617,7 +624,7 @@ class Stack:
         if status != 200:
             raise RuntimeError(f"the event source answered {status} to delivery {delivery}")
         mine = [d for d in self.decisions()[before:] if d.get("delivery") == delivery]
-        for d in mine:
+        for d in mine if wait else []:
             if d.get("fired") and d.get("workflow") and self.api.get("workflows", NS, d["workflow"]):
                 self.wait(d["workflow"], timeout=timeout)
         return mine

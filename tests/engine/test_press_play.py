@@ -28,6 +28,9 @@ def test_press_play_merges_the_backlog_then_finds_nothing_to_do(engine: Stack) -
         for out in TASK_OUTPUTS:
             assert outputs.get(f"task-{task}-{out}"), (task, out, outputs)
     assert "backlog" in outputs and "backlog-counts" in outputs, outputs
+    # The exit handler's outcome (a dag exit handler: executeDAG exports its task's globalName).
+    assert json.loads(outputs["outcome-counts"])["done"] == 3, outputs
+    assert outputs["outcome"].startswith("0 task(s) to run"), outputs
     # `argo get` shows a readable tree: every task's steps by name.
     for step in ("backlog", "author", "lint", "tests", "open-pr", "merge"):
         assert step in tree, tree
