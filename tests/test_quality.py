@@ -1,4 +1,4 @@
-"""Static checks in the test command: ruff (lint + format) and mypy --strict on plugin/."""
+"""Static checks in the test command: ruff (lint + format), mypy --strict on plugin/, the import layers."""
 
 from __future__ import annotations
 
@@ -40,3 +40,10 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     result = _run(_tool("mypy"))
     assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_layers_point_down() -> None:
+    """The import contracts of pyproject.toml ([tool.importlinter], docs/architecture.md "Layers")."""
+    result = _run(_tool("lint-imports"))
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "0 broken" in result.stdout
