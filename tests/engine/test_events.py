@@ -280,7 +280,9 @@ def test_an_opened_issue_is_triaged_and_a_merge_presses_play_once(engine: Stack)
     triage = engine.workflow(decisions[0]["workflow"])
     assert triage["status"]["phase"] == "Succeeded", engine.get_tree(triage["metadata"]["name"])
 
-    merged = pressplay(fixture("pull_request.closed-merged"), number=2)
+    # A merged task PR that is not in the sample's backlog (a seeded merge carries no code: a backlog
+    # task "merged" this way would leave its dependants without it).
+    merged = pressplay(fixture("pull_request.closed-merged"), number=2, branch="pressplay/task-99")
     decisions = fired(engine.deliver("pull_request", "merge-1", merged))
     assert [(d["sensor"], d["trigger"], d.get("error")) for d in decisions] == [
         ("pr-merged", "press-play", None)

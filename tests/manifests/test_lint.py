@@ -515,13 +515,19 @@ def test_retries_must_be_bounded() -> None:
             - name: ok
               retryStrategy: {limit: "2", retryPolicy: OnError}
               container: {image: alpine}
+            - name: capped
+              retryStrategy: {limit: "2", backoff: {duration: 30s, maxDuration: 5m}}
+              container: {image: alpine}
             """
         )
     )
-    assert messages(findings) == [
+    text = sorted(messages(findings), key=lambda t: "capped" in t)
+    assert text[0] == (
         "spec.templates[main].retryStrategy: retryStrategy without `limit` retries without end: give a limit "
         '(e.g. limit: "2")'
-    ]
+    )
+    assert len(text) == 2 and text[1].startswith("spec.templates[capped].retryStrategy.backoff.maxDuration:")
+    assert "Max duration limit exceeded" in text[1] and "processNodeRetries" in text[1]
 
 
 def test_envfrom_a_configmap_is_reported() -> None:

@@ -184,6 +184,7 @@ SYSTEM_PROMPTS: Mapping[str, str] = {
     "deploy": "You prepare the deployment of the change.",
     "remediator": "You address the review comment in the context. Keep every gate green.",
     "ci-remediator": "You fix the failing CI checks described in the context. Keep every gate green.",
+    "triage": "You read the issue in the context and answer it; write a task to $PRESSPLAY_TASK_FILE if it is one.",
 }
 
 
@@ -199,6 +200,7 @@ def write_agents_dir(target: Path, language: Language, agent_command: list[str] 
         "deploy": None,
         "remediator": "all",
         "ci-remediator": "all",
+        "triage": None,
     }
     agents: dict[str, Any] = {}
     for name, kind in kinds.items():

@@ -86,10 +86,21 @@ def _check_sync(ctx: LintContext, doc: Document, path: str, sync: Mapping[str, A
 
 
 def _check_retry(ctx: LintContext, doc: Document, path: str, retry: Any) -> None:
-    """A retryStrategy without `limit` retries forever."""
+    """A retryStrategy without `limit` retries forever; a backoff `maxDuration` hides the real error."""
     if isinstance(retry, Mapping) and "limit" not in retry:
         ctx.add(
             doc, path, 'retryStrategy without `limit` retries without end: give a limit (e.g. limit: "2")'
+        )
+    backoff = retry.get("backoff") if isinstance(retry, Mapping) else None
+    if isinstance(backoff, Mapping) and backoff.get("maxDuration"):
+        ctx.add(
+            doc,
+            f"{path}.backoff.maxDuration",
+            "maxDuration counts from the first attempt's start, and once it has passed Argo ends the node "
+            'with "Max duration limit exceeded" instead of the failed attempt\'s own message, retryable or '
+            "not (processNodeRetries): a long wait or agent run that fails loses its reason. Bound the "
+            "retries with `limit` and the time with the template's `timeout` / `activeDeadlineSeconds`",
+            Severity.warning,
         )
 
 
