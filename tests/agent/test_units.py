@@ -333,3 +333,21 @@ def test_summary_is_also_written_base64_after_redaction(tmp_path: Path) -> None:
     summary = (tmp_path / "summary").read_text()
     assert token not in summary and _HOSTILE in summary
     assert base64.b64decode((tmp_path / "summary-b64").read_text()).decode() == summary
+
+
+def test_agent_written_files_are_also_handed_on_base64(tmp_path: Path) -> None:
+    """The verdict and the task the agent wrote go to the outputs as written (redacted) and base64:
+    templates hand the base64 form on ({b64: ...}), never the agent's text in clear."""
+    import base64
+
+    from pressplay.agent.runtime import _collect_agent_files
+
+    scratch, outputs = tmp_path / "scratch", tmp_path / "out"
+    scratch.mkdir()
+    outputs.mkdir()
+    verdict = '{"version": 1, "summary": "ok {{ x }} ${{ secrets.X }}", "items": []}'
+    (scratch / "verdict.json").write_text(verdict)
+    _collect_agent_files(scratch, outputs)
+    assert (outputs / "verdict.json").read_text() == verdict
+    assert base64.b64decode((outputs / "verdict.json.b64").read_text()).decode() == verdict
+    assert not (outputs / "task.json.b64").exists()

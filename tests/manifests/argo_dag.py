@@ -144,12 +144,13 @@ class Simulator:
             self.calls.append((name, args))
             phase, outputs = self.run(name, args)
             if ref["name"] == "agent-step":
-                # The agent runtime writes summary-b64 with every summary (agent/runtime.py), and
-                # agent-step.yaml defaults its text outputs to "".
-                outputs = {
-                    "summary-b64": base64.b64encode(outputs.get("summary", "").encode()).decode(),
-                    **outputs,
+                # The agent runtime writes <output>-b64 with its summary, verdict and task
+                # (agent/runtime.py), and agent-step.yaml defaults its text outputs to "".
+                encoded = {
+                    f"{name}-b64": base64.b64encode(outputs.get(name, "").encode()).decode()
+                    for name in ("summary", "verdict", "task")
                 }
+                outputs = {**encoded, **outputs}
             return Node(task["name"], phase, outputs)
         node = self.call(task["template"], args)
         node.name = task["name"]

@@ -157,7 +157,8 @@ def test_acceptance_spec_or_default(objects: Objects, spec: str, used: str, skip
     assert phases[used] == "Succeeded" and phases[skipped] == "Skipped"
     assert phases["merge"] == "Succeeded"
     call = dict(sim.calls)[used]
-    assert call["verdict"] == '{"version": 1}'  # the acceptance agent's verdict reaches the step
+    # the acceptance agent's verdict reaches the step, base64 (decoded by the step: {b64: ...})
+    assert base64.b64decode(call["verdictB64"]).decode() == '{"version": 1}'
     if spec:
         assert call["specPath"] == spec
 

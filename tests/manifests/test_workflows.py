@@ -239,7 +239,9 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
         "summary": "/tmp/outputs/summary",
         "summary-b64": "/tmp/outputs/summary-b64",
         "verdict": "/tmp/outputs/verdict.json",
+        "verdict-b64": "/tmp/outputs/verdict.json.b64",
         "task": "/tmp/outputs/task.json",
+        "task-b64": "/tmp/outputs/task.json.b64",
     }
     # Outputs on a containerSet-level volume: Argo reads them after every container ended
     # (common.FindOverlappingVolume sees containerSet.volumeMounts only), so push's rewrite counts.

@@ -296,7 +296,12 @@ def _collect_agent_files(scratch: Path, outputs_dir: Path) -> None:
     for name in AGENT_OUTPUT_FILES.values():
         text = read_regular_file(scratch / name)
         if text is not None:
-            write_file(outputs_dir / name, redact(text))
+            clean = redact(text)
+            write_file(outputs_dir / name, clean)
+            # and base64, for a step to take as {b64: ...}: the agent's text is never a parameter
+            # value in clear (Argo would template it again; docs/architecture.md)
+            encoded = base64.b64encode(clean.encode("utf-8")).decode("ascii")
+            write_file(outputs_dir / f"{name}.b64", encoded)
 
 
 def _agent(options: AgentOptions, *, out: TextIO, log: Log, base_env: dict[str, str]) -> StepResult:

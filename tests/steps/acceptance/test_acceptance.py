@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -105,12 +106,16 @@ def our_comments(gh: GitHubEmulator, number: int) -> list[dict[str, Any]]:
     return [c for c in gh.comments(REPO, number) if c["user"]["login"] == gh.bot.login]
 
 
+@pytest.mark.parametrize("form", ["json", "b64"])
 def test_all_criteria_pass(
-    gh: GitHubEmulator, kube: KubeEmulator, acc: Sidecar, pr: tuple[int, str], web: str
+    gh: GitHubEmulator, kube: KubeEmulator, acc: Sidecar, pr: tuple[int, str], web: str, form: str
 ) -> None:
+    """The verdict as JSON text, or as task.yaml hands it on: {b64: <agent step's verdict-b64>}."""
     number, sha = pr
     green(gh, kube, sha, number)
-    args = {"repo": REPO, "number": number, "spec": spec(web), "verdict": json.dumps(VERDICT_OK)}
+    text = json.dumps(VERDICT_OK)
+    verdict_arg: object = text if form == "json" else {"b64": base64.b64encode(text.encode()).decode()}
+    args = {"repo": REPO, "number": number, "spec": spec(web), "verdict": verdict_arg}
 
     result = acc.run_step("acceptance", args, outputs=OUT)
 

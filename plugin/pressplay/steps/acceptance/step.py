@@ -49,7 +49,7 @@ from pressplay.steps.shared.statuses import set_status
 from pressplay.steps.shared.sticky import KEY_RE, upsert_sticky
 from pressplay.steps.waiting import GiveUp, OnFailure, Wait, WaitArgs, keep_waiting, settle
 from pressplay.tasks import check_repo_path
-from pressplay.types import Duration, OptionalGitRef, Repo, parse_timestamp
+from pressplay.types import Duration, OptionalGitRef, Repo, decode_b64_text, parse_timestamp
 
 __all__ = ["CONTEXT", "AcceptanceArgs", "acceptance", "evaluate_spec"]
 
@@ -83,8 +83,9 @@ class AcceptanceArgs(WaitArgs):
     verdict: dict[str, Any] | str | None = Field(
         None,
         description=(
-            "The acceptance agent's verdict document (JSON), e.g. "
-            "`{{steps.acceptance-agent.outputs.parameters.verdict}}`. Needed by `agent` criteria."
+            "The acceptance agent's verdict document (JSON), best as `{b64: ...}` of the agent step's "
+            "`verdict-b64` output (the agent's text in clear would be templated again by Argo), e.g. "
+            '`{b64: "{{steps.acceptance-agent.outputs.parameters.verdict-b64}}"}`. Needed by `agent` criteria.'
         ),
     )
     timeout: Duration = Field(
@@ -110,6 +111,15 @@ class AcceptanceArgs(WaitArgs):
     def _key(cls, value: str) -> str:
         if not KEY_RE.match(value):
             raise ValueError("must be letters, digits and ._:/@+=- (up to 100), e.g. 'acceptance'")
+        return value
+
+    @field_validator("verdict", mode="before")
+    @classmethod
+    def _verdict_b64(cls, value: object) -> object:
+        # The agent's verdict as the template hands it on: {b64: "{{...verdict-b64}}"} (pressplay.types.Text)
+        if isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str):
+            text = decode_b64_text(value["b64"], "`verdict.b64`")
+            return text if text.strip() else None
         return value
 
     @field_validator("spec", "verdict", "spec_path", "spec_ref", mode="before")
