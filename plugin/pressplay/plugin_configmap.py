@@ -7,7 +7,7 @@ container as YAML); keys sorted; a "generated, do not edit" first line.
 
 Two additions, so that a kustomize ``images:`` entry in an overlay can change the sidecar image
 (docs/install.md, "Images"): the image also as its own key ``sidecar.image``, which ``images:``
-reaches (``manifests/kustomizeconfig/images.yaml``) and Argo ignores (its ``FromConfigMap``, in
+reaches (``manifests/core/kustomizeconfig/images.yaml``) and Argo ignores (its ``FromConfigMap``, in
 ``workflow/util/plugin/configmap.go``, reads the two keys above and nothing else); and in
 ``sidecar.container`` the image comes first, double-quoted (``image: "<ref>"``), so that
 ``manifests/transformers/sidecar-image`` can copy ``sidecar.image`` into the string by splitting it

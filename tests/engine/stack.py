@@ -68,6 +68,9 @@ def preflight() -> None:
 class Options:
     argocd: bool = True  # an argocd namespace and the Application CRD (Argo CD "installed")
     events: bool = True  # the Argo Events CRDs
+    # None: install manifests/ (the core and every component); else manifests/core plus these
+    # components of manifests/components (docs/install.md, "Optional parts")
+    parts: tuple[str, ...] | None = None
     agent_env: dict[str, str] = field(default_factory=dict)  # into pressplay-agent-credentials
     requeue_seconds: int = 1  # the controller's DEFAULT_REQUEUE_TIME and the sidecar's requeue floor
     keep: bool = False  # keep the work directory
@@ -248,10 +251,11 @@ class Stack:
                 return str(block)
         raise RuntimeError("docs/install.md has no ClusterRole block for workflowtasksets/status any more")
 
-    def settings_overlay(self) -> Path:
-        """docs/install.md "Settings": an overlay of manifests/ with this installation's settings."""
+    def settings_overlay(self, parts: tuple[str, ...] | None = None, name: str = "overlay") -> Path:
+        """docs/install.md "Settings": an overlay of manifests/ with this installation's settings
+        (``parts``: of manifests/core and those components, as "Optional parts" says)."""
         gh = self.github
-        overlay = self.workdir / "overlay"
+        overlay = self.workdir / name
         overlay.mkdir(exist_ok=True)
         installation = gh.world.github.installation_id(gh.repo.split("/")[0])
         settings = {
@@ -269,8 +273,12 @@ class Stack:
         kustomization: dict[str, Any] = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
-            "resources": [os.path.relpath(manifests, overlay)],
+            "resources": [os.path.relpath(manifests if parts is None else manifests / "core", overlay)],
         }
+        if parts:
+            kustomization["components"] = [
+                os.path.relpath(manifests / "components" / part, overlay) for part in parts
+            ]
         if (manifests / "transformers" / "settings").is_dir():
             kustomization["patches"] = [{"path": "settings.yaml"}]
             kustomization["transformers"] = [
@@ -284,7 +292,7 @@ class Stack:
         if self.options.argocd:
             k("create", "namespace", "argocd")
         k("create", "namespace", NS)
-        applied = k("apply", "-k", str(self.settings_overlay()), check=False)
+        applied = k("apply", "-k", str(self.settings_overlay(self.options.parts)), check=False)
         self.apply_output = applied.stdout + applied.stderr
         if applied.returncode != 0:
             raise RuntimeError(f"kubectl apply -k manifests/ failed:\n{self.apply_output}")
