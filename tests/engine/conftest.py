@@ -78,7 +78,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def _missing(err: build.ToolMissing) -> None:
     message = f"engine tests need {err.tool}: {err}"
-    if os.environ.get("PRESSPLAY_ENGINE_REQUIRED") == "1":
+    # CI (PRESSPLAY_ENGINE_REQUIRED=1) fails on a missing tool: Go, kubectl, git, unshare, ../shared.
+    # Root is the machine's account, not something .ci/run can install: without it the tests skip,
+    # naming it, everywhere (docs/engine.md, "Requirements").
+    if os.environ.get("PRESSPLAY_ENGINE_REQUIRED") == "1" and err.tool != "root":
         pytest.fail(message)
     pytest.skip(message)
 
