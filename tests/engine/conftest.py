@@ -96,7 +96,7 @@ def engine_binaries() -> dict[str, Path]:
     if isinstance(_build.problem, build.ToolMissing):
         _missing(_build.problem)
     if _build.problem is not None:
-        raise RuntimeError(f"the engine build failed: {_build.problem}") from _build.problem
+        raise RuntimeError(f"the engine tests cannot run: {_build.problem}") from _build.problem
     assert _build.binaries is not None
     return _build.binaries
 

@@ -62,6 +62,14 @@ def preflight() -> None:
         raise build.ToolMissing("root", "the stand-in kubelet needs mount namespaces (unshare -m) for pods")
     if not (SHARED / "schemas").is_dir():
         raise build.ToolMissing("../shared/schemas", "the upstream CRDs")
+    # Pods mount their own /tmp (agent-step's emptyDir): a venv or checkout under /tmp is hidden from
+    # the containers the stand-in kubelet runs ("pressplay": executable file not found in $PATH).
+    for needed in (Path(sys.executable), ROOT):
+        if Path("/tmp") in needed.resolve().parents or Path("/tmp") in needed.parents:
+            raise RuntimeError(
+                f"the engine tests cannot run from {needed} under /tmp: pods mount their own /tmp over it; "
+                "clone the repository (and make its venv) elsewhere"
+            )
 
 
 @dataclass
