@@ -51,6 +51,10 @@ def kubectl_binary() -> str:
     return found
 
 
+#: Not a tool: where the checkout is. Like root, nothing .ci/run could install (conftest skips).
+OUTSIDE_TMP = "a checkout outside /tmp"
+
+
 def preflight() -> None:
     """Raise :class:`build.ToolMissing` naming what this machine lacks."""
     build.go_binary() if build.cached_binaries() is None else None
@@ -66,9 +70,10 @@ def preflight() -> None:
     # the containers the stand-in kubelet runs ("pressplay": executable file not found in $PATH).
     for needed in (Path(sys.executable), ROOT):
         if Path("/tmp") in needed.resolve().parents or Path("/tmp") in needed.parents:
-            raise RuntimeError(
-                f"the engine tests cannot run from {needed} under /tmp: pods mount their own /tmp over it; "
-                "clone the repository (and make its venv) elsewhere"
+            raise build.ToolMissing(
+                OUTSIDE_TMP,
+                f"{needed} is under /tmp, and pods mount their own /tmp over it; clone the repository "
+                "(and make its venv) elsewhere",
             )
 
 
