@@ -29,15 +29,27 @@ from typing import Any, Literal, TextIO
 from pydantic import ValidationError
 
 from pressplay import telemetry
+from pressplay.agent import provider
 from pressplay.agent.gates import GateReport, run_gates
 from pressplay.agent.git import STEP_TRAILER, TASK_TRAILER, Git, GitError
 from pressplay.agent.options import AgentOptions
-from pressplay.agent.process import run_streaming
-from pressplay.agent.profile import Profile, ProfileError, load_profile
+from pressplay.agent.process import ProcessResult, run_streaming
+from pressplay.agent.profile import (
+    GATES_ENV,
+    LANGUAGES,
+    Gate,
+    Profile,
+    ProfileError,
+    detect_languages,
+    load_profile,
+    parse_gates_choice,
+    select_gates,
+)
 from pressplay.agent.prompt import Prompt, PromptError, assemble
 from pressplay.agent.state import read_regular_file, remove_unsafe_entries, write_file
 from pressplay.config import Settings
 from pressplay.redact import redact, register_environment
+from pressplay.types import decode_b64_text
 
 Status = Literal[
     "committed", "existing", "unchanged", "gates-failed", "agent-failed", "invalid", "git-failed", "error"
@@ -193,8 +205,8 @@ def _run_agent(
     env: dict[str, str],
     sink: TextIO,
     log: Log,
-) -> tuple[bool, str]:
-    """Run the agent CLI once. Returns (ok, description)."""
+) -> ProcessResult:
+    """Run the agent CLI once."""
     with tempfile.TemporaryDirectory(prefix="pressplay-prompt-") as scratch:
         prompt_file = Path(scratch) / "prompt.md"
         system_file = Path(scratch) / "system-prompt.md"
@@ -224,7 +236,99 @@ def _run_agent(
             stdin_text=user_text if profile.prompt == "stdin" else None,
             prefix="[agent] ",
         )
-    return result.ok, result.describe()
+    return result
+
+
+#: Seconds a profile's loginCheck may take.
+LOGIN_CHECK_TIMEOUT = 60.0
+
+
+def _credentials_problem(
+    profile: Profile, env: Mapping[str, str], workdir: Path, sink: TextIO, log: Log
+) -> str | None:
+    """Before the agent: with none of the profile's credential variables set, run its loginCheck.
+
+    Returns the failure (the CLI's own words and the fix), or ``None`` when the agent may run.
+    """
+    if not profile.credentials or provider.present(profile.credentials, env) or not profile.login_check:
+        return None
+    log(f"no {' / '.join(profile.credentials)} in the environment: {shlex.join(profile.login_check)}")
+    check = run_streaming(
+        profile.login_check, cwd=workdir, env=env, timeout=LOGIN_CHECK_TIMEOUT, sink=sink, prefix="[agent] "
+    )
+    if check.ok:
+        return None
+    said = provider.reason(check.tail) or check.describe()
+    return f"{profile.command[0]} has no model credentials ({said}): {provider.fix(profile.credentials)}"
+
+
+def _agent_failure(profile: Profile, result: ProcessResult, env: Mapping[str, str]) -> tuple[str, bool]:
+    """What went wrong with one agent run, in the CLI's words plus the fix; and whether to stop now.
+
+    A CLI that has no credentials, or whose credentials the provider refused, fails the same way on
+    every attempt: the step stops at the first one.
+    """
+    described = result.describe()
+    said = provider.reason(result.tail) if not result.not_found else ""
+    text = f"{described}: {said}" if said else described
+    fixes = provider.hints(result.tail)
+    stop = result.not_found
+    if result.not_found:
+        fixes.append(
+            f"install {profile.command[0]!r} in the agent image, or pick the image target that has it "
+            "(docs/agent-image.md)"
+        )
+    elif not result.timed_out and profile.credentials:
+        set_now = provider.present(profile.credentials, env)
+        if not set_now:
+            fixes.append(f"no model credentials reached the agent: {provider.fix(profile.credentials)}")
+            stop = True
+        elif provider.auth_failed(result.tail):
+            fixes.append(
+                f"the provider refused the credentials in {', '.join(set_now)}: check or rotate that key in "
+                f"the Secret `{provider.CREDENTIALS_SECRET}`"
+            )
+            stop = True
+    elif not result.timed_out and provider.auth_failed(result.tail):
+        fixes.append(provider.fix(()))
+        stop = True
+    if fixes:
+        text += "; fix: " + "; ".join(fixes)
+    return text, stop or bool(provider.hints(result.tail))
+
+
+@dataclass
+class GateChoice:
+    """Which languages' `auto` gates run: named by PRESSPLAY_GATES, or detected."""
+
+    named: tuple[str, ...] | None
+    at_base: tuple[str, ...] = ()
+
+    def languages(self, workdir: Path) -> tuple[tuple[str, ...], str]:
+        """The languages, and how they were chosen (for the log)."""
+        if self.named is not None:
+            return self.named, f"{GATES_ENV}={','.join(self.named) or 'none'}"
+        # The base branch's files count as well as the work's: an agent cannot drop a gate by deleting
+        # the file that selects it (Cargo.toml, ...); a new project's files add theirs.
+        now = detect_languages(lambda marker: (workdir / marker).exists())
+        found = tuple(lang for lang in LANGUAGES if lang in self.at_base or lang in now)
+        return found, "detected: " + (", ".join(found) or f"none of {_markers()}")
+
+
+def _markers() -> str:
+    return ", ".join(marker for markers in LANGUAGES.values() for marker in markers)
+
+
+def _gate_choice(options: AgentOptions, git: Git, env: Mapping[str, str]) -> GateChoice:
+    """PRESSPLAY_GATES (validated; :class:`ProfileError` names the valid presets), and the languages of
+    the base branch's working directory, read before the agent runs."""
+    named = parse_gates_choice(env.get(GATES_ENV))
+    if named is not None:
+        return GateChoice(named)
+    prefix = "" if options.working_directory == "." else options.working_directory.rstrip("/") + "/"
+    base = f"origin/{options.base}"
+    at_base = detect_languages(lambda marker: git.succeeds("cat-file", "-e", f"{base}:{prefix}{marker}"))
+    return GateChoice(None, at_base)
 
 
 def traced(
@@ -335,6 +439,10 @@ def _agent(options: AgentOptions, *, out: TextIO, log: Log, base_env: dict[str, 
         )
     except GitError as exc:
         return StepResult("git-failed", str(exc))
+    try:
+        choice = _gate_choice(options, git, base_env)
+    except ProfileError as exc:
+        return StepResult("invalid", str(exc))
     if existing is not None:
         files = git.files_of(existing.sha)
         return StepResult(
@@ -357,11 +465,16 @@ def _agent(options: AgentOptions, *, out: TextIO, log: Log, base_env: dict[str, 
     prompt_mod = options.prompt_mod
     if options.prompt_mod_file is not None:
         try:
-            prompt_mod = "\n\n".join(
-                p for p in (prompt_mod, options.prompt_mod_file.read_text(encoding="utf-8")) if p.strip()
-            )
+            added = options.prompt_mod_file.read_text(encoding="utf-8")
+            # A `.b64` file is base64 (the settings step's promptModB64: text in clear would be templated
+            # again by Argo on its way here).
+            if options.prompt_mod_file.suffix == ".b64" and added.strip():
+                added = decode_b64_text(added, f"prompt_mod_file {options.prompt_mod_file.name}")
+            prompt_mod = "\n\n".join(p for p in (prompt_mod, added) if p.strip())
         except OSError as exc:
             return StepResult("invalid", f"prompt_mod_file {str(options.prompt_mod_file)!r}: {exc.strerror}")
+        except ValueError as exc:
+            return StepResult("invalid", str(exc))
     attempts = options.attempts or profile.attempts
     timeout = (options.timeout or profile.timeout).total_seconds()
     scratch = Path(tempfile.mkdtemp(prefix="pressplay-agent-files-"))
@@ -387,6 +500,7 @@ def _agent(options: AgentOptions, *, out: TextIO, log: Log, base_env: dict[str, 
         result = _attempts(
             options, profile, git, start, out=out, log=log, env=env, gate_env=gate_env,
             root=root, workdir=workdir, prompt_mod=prompt_mod, attempts=attempts, timeout=timeout,
+            choice=choice,
         )  # fmt: skip
         _collect_agent_files(scratch, options.outputs_dir)
         return result
@@ -409,12 +523,17 @@ def _attempts(
     prompt_mod: str,
     attempts: int,
     timeout: float,
+    choice: GateChoice,
 ) -> StepResult:
     has_agent = bool(profile.command)
     report: GateReport | None = None
     failure: str | None = None
     attempt = 0
     agent_ok = not has_agent
+    if has_agent:
+        problem = _credentials_problem(profile, env, workdir, out, log)
+        if problem is not None:
+            return StepResult("agent-failed", f"agent {options.agent}: {problem}", attempts=0)
     for attempt in range(1, attempts + 1):
         if has_agent:
             try:
@@ -428,10 +547,11 @@ def _attempts(
                     context_files=options.context_files,
                     previous_failure=failure,
                 )
-                agent_ok, description = _run_agent(
+                run = _run_agent(
                     profile, prompt, options=options, workdir=workdir, attempt=attempt,
                     timeout=timeout, env=env, sink=out, log=log,
                 )  # fmt: skip
+                agent_ok = run.ok
             except (PromptError, ProfileError) as exc:
                 return StepResult("invalid", str(exc), attempts=attempt)
             if git.current_branch() != options.branch:
@@ -442,11 +562,14 @@ def _attempts(
                     attempts=attempt,
                 )
             if not agent_ok:
+                description, stop = _agent_failure(profile, run, env)
                 failure = f"The agent command failed: {description}."
                 log(f"agent attempt {attempt} failed: {description}")
+                if stop:
+                    break
                 continue
         started = time.monotonic()
-        report = run_gates(profile.gates, cwd=workdir, env=gate_env, sink=out)
+        report = run_gates(_gates(profile, choice, workdir, log), cwd=workdir, env=gate_env, sink=out)
         log(f"{report.summary()} ({time.monotonic() - started:.1f}s)")
         if report.passed:
             break
@@ -468,6 +591,18 @@ def _attempts(
             attempts=attempt,
         )
     return _commit(options, profile, git, start, report, attempt, log)
+
+
+def _gates(profile: Profile, choice: GateChoice, workdir: Path, log: Log) -> tuple[Gate, ...]:
+    """The profile's gates for this repository (its `auto` gates for the chosen languages)."""
+    if not any(gate.language for gate in profile.gates):
+        return profile.gates
+    languages, how = choice.languages(workdir)
+    gates = select_gates(profile.gates, languages)
+    log(
+        f"gates for {', '.join(languages) or 'no language'} ({how}): {', '.join(g.name for g in gates) or 'none'}"
+    )
+    return gates
 
 
 def _commit(

@@ -102,6 +102,44 @@ class KubeClients:
             ),
         )
 
+    def get_config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The ``data`` of ConfigMap ``namespace/name``, or None when there is no such ConfigMap.
+
+        Used by the ``settings`` step (the run settings and the concurrency keys). 403 names the Role
+        that grants the read; 5xx, 429 and connection errors are temporary."""
+        from kubernetes.client import CoreV1Api
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        from pressplay import telemetry
+
+        with telemetry.tracer().start_as_current_span(
+            "kube.get",
+            attributes={
+                "k8s.resource": "configmaps",
+                "k8s.namespace.name": namespace,
+                "k8s.object.name": name,
+            },
+        ) as span:
+            try:
+                found = CoreV1Api(self.api_client).read_namespaced_config_map(
+                    name, namespace, _request_timeout=REQUEST_TIMEOUT
+                )
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                span.set_attribute("http.response.status_code", status)
+                if status == 404:
+                    return None
+                raise map_config_map_error(namespace, name, status, exc.body, exc.headers) from None
+            except HTTPError as exc:
+                span.set_attribute("error.type", type(exc).__name__)
+                raise TemporaryError(
+                    f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__}); retrying",
+                    retry_after=15,
+                ) from None
+            span.set_attribute("http.response.status_code", 200)
+            return {str(k): str(v) for k, v in (found.data or {}).items()}
+
     def _call(self, verb: str, namespace: str, name: str, func: Callable[[], T]) -> T:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
@@ -203,6 +241,39 @@ def map_api_error(
     return PermanentError(
         f"the Kubernetes API answered {status} to {verb} Application {namespace}/{name}{said}"
     )
+
+
+#: The Role that lets the sidecar read the settings and the concurrency ConfigMaps.
+CONFIG_MAP_RBAC_HINT = (
+    "the Role pressplay-executor-plugin-settings in manifests/plugin/plugin-rbac.yaml grants that "
+    "(resources [configmaps], verbs [get], resourceNames [pressplay-settings, pressplay-concurrency]); "
+    "apply it in the Workflow's namespace"
+)
+
+
+def map_config_map_error(
+    namespace: str, name: str, status: int, body: object, headers: object = None
+) -> PermanentError | TemporaryError:
+    """A Kubernetes API error reading a ConfigMap → the step error that says what to fix (or to retry)."""
+    message, _details = _status_message(body)
+    said = f" (Kubernetes said: {message})" if message else ""
+    if status == 403:
+        return PermanentError(
+            f"the plugin's ServiceAccount may not get ConfigMap {name} in namespace {namespace}{said}; "
+            f"{CONFIG_MAP_RBAC_HINT}"
+        )
+    if status == 401:
+        return PermanentError(
+            f"the Kubernetes API rejected the sidecar's credentials{said}: in a cluster set "
+            "`sidecar.automountServiceAccountToken: true` in the plugin (docs/install.md)"
+        )
+    if status in (0, 429) or status >= 500:
+        return TemporaryError(
+            f"the Kubernetes API answered {status or 'no status'} to get ConfigMap {namespace}/{name}{said}; "
+            "retrying",
+            retry_after=_retry_after(headers, 10 if status == 429 else 15),
+        )
+    return PermanentError(f"the Kubernetes API answered {status} to get ConfigMap {namespace}/{name}{said}")
 
 
 _CACHE: dict[str, KubeClients] = {}

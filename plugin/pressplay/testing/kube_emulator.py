@@ -52,6 +52,7 @@ JsonObject = dict[str, Any]
 Step = Mapping[str, Any] | Callable[[JsonObject], None]
 Hook = Callable[[JsonObject], Sequence[Step] | None]
 
+_CONFIG_MAP_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9.-]+)/configmaps/(?P<name>[a-z0-9.-]+)$")
 _APP_PATH = re.compile(
     r"^/apis/argoproj\.io/v1alpha1/namespaces/(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/applications(?:/(?P<name>[^/]+))?$"
 )
@@ -280,6 +281,7 @@ class KubeEmulator:
         self.service_account = service_account
         self.requests: list[Recorded] = []
         self._objects: dict[tuple[str, str], JsonObject] = {}
+        self._config_maps: dict[tuple[str, str], JsonObject] = {}
         self._scripts: dict[tuple[str, str], _Script] = {}
         self._sync_hooks: list[Hook] = []
         self._refresh_hooks: list[Hook] = []
@@ -372,6 +374,24 @@ class KubeEmulator:
         with self._lock:
             obj["metadata"]["resourceVersion"] = self._next_rv()
             self._objects[(namespace, name)] = obj
+            return copy.deepcopy(obj)
+
+    def add_config_map(self, name: str, data: Mapping[str, str], namespace: str = "pressplay") -> JsonObject:
+        """Create or replace a ConfigMap (served read-only: ``GET /api/v1/namespaces/{ns}/configmaps/{name}``)."""
+        with self._lock:
+            obj: JsonObject = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"configmap/{namespace}/{name}")),
+                    "resourceVersion": self._next_rv(),
+                    "creationTimestamp": rfc3339(self.clock()),
+                },
+                "data": {str(k): str(v) for k, v in data.items()},
+            }
+            self._config_maps[(namespace, name)] = obj
             return copy.deepcopy(obj)
 
     def get(self, name: str, namespace: str = "argocd") -> JsonObject:
@@ -499,11 +519,36 @@ class KubeEmulator:
                     return fault
         return None
 
+    def _answer_config_map(self, method: str, namespace: str, name: str) -> tuple[int, JsonObject, dict[str, str]]:
+        if method != "GET":
+            return 405, status_object(405, "MethodNotAllowed", "the emulator serves ConfigMaps read-only"), {}
+        details = {"name": name, "kind": "configmaps"}
+        if ("get", namespace) in self._denied:
+            return (
+                403,
+                status_object(
+                    403,
+                    "Forbidden",
+                    f'configmaps "{name}" is forbidden: User "{self.service_account}" cannot get resource '
+                    f'"configmaps" in API group "" in the namespace "{namespace}"',
+                    details,
+                ),
+                {},
+            )
+        with self._lock:
+            obj = self._config_maps.get((namespace, name))
+            if obj is None:
+                return 404, status_object(404, "NotFound", f'configmaps "{name}" not found', details), {}
+            return 200, copy.deepcopy(obj), {}
+
     def _answer(
         self, method: str, path: str, content_type: str, body: Any
     ) -> tuple[int, JsonObject, dict[str, str]]:
         if path == "/version":
             return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0"}, {}
+        cm = _CONFIG_MAP_PATH.match(path)
+        if cm is not None:
+            return self._answer_config_map(method, cm["ns"], cm["name"])
         match = _APP_PATH.match(path)
         if match is None:
             return (
