@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -276,3 +277,97 @@ def test_docs_check_fails_for_a_page_without_markers(tmp_path: Path) -> None:
     assert any("comment.md: missing" in p for p in problems)
     with pytest.raises(ValueError, match="lacks the lines"):
         update_docs(tmp_path, only=["status"])
+
+
+# -- a step that breaks its contract fails loudly, naming the step and the fix -------------------------
+
+
+def _call(steps: Registry, key: str, args: dict[str, Any] | None = None) -> Any:
+    from pressplay.config import Settings
+    from pressplay.steps.base import WorkflowMeta
+    from pressplay.steps.execute import Call, execute
+
+    return execute(Call({key: args or {}}, WorkflowMeta("wf", "argo")), Settings(token="t" * 24), steps=steps)
+
+
+def test_a_step_returning_none_fails_the_node_naming_the_step_and_the_fix() -> None:
+    from pressplay.steps.base import Failed, StepArgs, step
+
+    @step("testNothing", StepArgs)
+    def nothing(args: StepArgs, ctx: Any) -> Any:
+        return None
+
+    outcome = _call(Registry([]).with_steps(nothing), "testNothing")
+    assert isinstance(outcome, Failed)
+    assert "step 'testNothing'" in outcome.message and "returned NoneType, not an outcome" in outcome.message
+    assert "return Succeeded(...), Failed(...) or Running(...) on every path" in outcome.message
+
+
+def test_an_output_argo_cannot_carry_is_refused_naming_the_key() -> None:
+    from pressplay.steps.base import Failed, OutputError, StepArgs, Succeeded, step
+
+    with pytest.raises(
+        OutputError, match="output 'when' is of type object: Argo output parameters are strings"
+    ):
+        Succeeded({"when": object()})
+    with pytest.raises(OutputError, match="output 'at'"):
+        Failed("no", outputs={"at": {1, 2}})
+
+    @step("testObject", StepArgs)
+    def obj(args: StepArgs, ctx: Any) -> Any:
+        return Succeeded({"when": object()})
+
+    outcome = _call(Registry([]).with_steps(obj), "testObject")
+    assert isinstance(outcome, Failed) and "step 'testObject' is broken" in outcome.message
+    assert "'when'" in outcome.message
+
+
+def test_an_undeclared_output_is_refused_and_summary_is_always_declared() -> None:
+    from pressplay.steps.base import Failed, StepArgs, Succeeded, step
+
+    @step("testDeclared", StepArgs, outputs=["url"])
+    def declared(args: StepArgs, ctx: Any) -> Any:
+        return Succeeded({"url": "u", "prUrl": "p"}, summary="s")
+
+    assert declared.produces() == ("summary", "url")
+    outcome = _call(Registry([]).with_steps(declared), "testDeclared")
+    assert isinstance(outcome, Failed)
+    assert "produced output(s) prUrl that its @step(outputs=...) does not declare" in outcome.message
+    with pytest.raises(TypeError, match="takes a list of names"):
+        step("testBad", StepArgs, outputs="url")
+
+
+def test_a_module_that_does_not_import_fails_its_node_with_the_reason() -> None:
+    from pressplay.steps.base import Failed
+
+    outcome = _call(Registry([entry("frob", "acme_missing.frob:frob")]), "frob")
+    assert isinstance(outcome, Failed)
+    assert "step 'frob' of package 'acme-steps' does not import" in outcome.message
+    assert "fix or uninstall acme-steps" in outcome.message
+
+
+def test_the_sidecar_of_the_kit_refuses_to_start_with_a_broken_step() -> None:
+    """At registration: the test kit loads every step it serves, so a bad one stops the test at once."""
+    from pressplay.testing.sidecar import Sidecar
+
+    sidecar = Sidecar(steps=[])
+    sidecar.steps = Registry([entry("echo", "tests.support_steps:echo")])
+    with pytest.raises(RegistryError, match="but its @step decorator says 'testEcho'"):
+        sidecar.start()
+    sidecar.stop()
+
+
+def test_every_step_declares_the_outputs_its_page_lists() -> None:
+    """`@step(outputs=...)` (what lint checks templates against) and the Outputs table of the step's page."""
+    for key, spec in registry.installed().load_all().items():
+        assert spec.outputs is not None, f"{key}: declare @step(outputs=...)"
+        page = (ROOT / "docs" / "steps" / f"{key}.md").read_text()
+        section = page.split("## Outputs", 1)[1].split("\n## ", 1)[0]
+        listed = {
+            name
+            for line in section.splitlines()
+            if line.startswith("| `")
+            for name in re.findall(r"`([^`]+)`", line.split("|")[1])
+        }
+        assert set(spec.produces() or ()) <= listed | {"summary"}, f"{key}: document every output"
+        assert listed <= set(spec.produces() or ()), f"{key}: the page lists outputs the step never produces"

@@ -570,7 +570,12 @@ def _sync_operation(
     }
 
 
-@step("argocd", ArgoCDArgs, permissions={})
+@step(
+    "argocd",
+    ArgoCDArgs,
+    permissions={},
+    outputs=("revision", "syncStatus", "health", "operationPhase", "url", "reconciledAt", "historyId"),
+)
 def argocd(args: ArgoCDArgs, ctx: StepContext) -> Outcome:
     """Wait until an Argo CD Application is Synced and Healthy at the expected revision."""
     namespace = args.namespace or ctx.settings.argocd_namespace

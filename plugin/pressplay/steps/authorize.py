@@ -80,7 +80,12 @@ def team_member(repo: RepoClient, team: str, user: str) -> bool:
     return resp.status == 200 and isinstance(resp.json, dict) and resp.json.get("state") == "active"
 
 
-@step("authorize", AuthorizeArgs, permissions={"metadata": "read"})
+@step(
+    "authorize",
+    AuthorizeArgs,
+    permissions={"metadata": "read"},
+    outputs=("allowed", "permission", "reason"),
+)
 def authorize(args: AuthorizeArgs, ctx: StepContext) -> Outcome:
     """Allow a flow only for a person with write access (or a configured team); a quiet no otherwise."""
     repo = ctx.github.repo(args.repo)

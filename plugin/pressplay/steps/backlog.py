@@ -151,7 +151,24 @@ def _item(
     }
 
 
-@step("backlog", BacklogArgs, permissions={"contents": "read", "issues": "read", "pull_requests": "read"})
+@step(
+    "backlog",
+    BacklogArgs,
+    permissions={"contents": "read", "issues": "read", "pull_requests": "read"},
+    outputs=(
+        "tasks",
+        "count",
+        "ids",
+        "done",
+        "inProgress",
+        "todo",
+        "skipped",
+        "blocked",
+        "counts",
+        "tag",
+        "url",
+    ),
+)
 def backlog(args: BacklogArgs, ctx: StepContext) -> Outcome:
     """Read tasks.json at the base branch and output the tasks that are not done (JSON for withParam)."""
     gh = ctx.github.repo(args.repo)

@@ -21,6 +21,8 @@ from __future__ import annotations
 __all__ = [
     "Failed",
     "Outcome",
+    "OutcomeError",
+    "OutputError",
     "PermanentError",
     "PressplayError",
     "Running",
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -51,6 +53,32 @@ if TYPE_CHECKING:
     from pressplay.kube import KubeClients
 
 OutputValue = str | int | float | bool | list[Any] | dict[str, Any] | None
+
+
+class OutcomeError(TypeError):
+    """A step returned something that is not an outcome, or an undeclared output (a bug of the step)."""
+
+
+class OutputError(TypeError):
+    """An outcome's output cannot become an Argo parameter; the message names the key and the fix."""
+
+
+_OUTPUT_TYPES = (str, int, float, bool, list, dict, type(None))
+
+
+def _check_outputs(outputs: Mapping[str, OutputValue], kind: str) -> None:
+    """Refuse, at construction, an output Argo cannot carry (names the key and the accepted types)."""
+    if not isinstance(outputs, Mapping):
+        raise OutputError(f"{kind} outputs must be a mapping of name -> value, not {type(outputs).__name__}")
+    for name, value in outputs.items():
+        if not isinstance(name, str) or not name:
+            raise OutputError(f"{kind} output names are non-empty strings; got {name!r}")
+        if not isinstance(value, _OUTPUT_TYPES):
+            raise OutputError(
+                f"{kind} output {name!r} is of type {type(value).__name__}: Argo output parameters are strings, "
+                "so give a str, int, float, bool, None, or a list/dict of those (JSON-encoded); convert "
+                f"it first (e.g. str(value) or value.isoformat())"
+            )
 
 
 def _encode(value: OutputValue) -> str:
@@ -73,6 +101,9 @@ class Succeeded:
     outputs: Mapping[str, OutputValue] = field(default_factory=dict)
     summary: str = ""
 
+    def __post_init__(self) -> None:
+        _check_outputs(self.outputs, "Succeeded")
+
     def encoded_outputs(self) -> dict[str, str]:
         out = {name: _encode(value) for name, value in self.outputs.items()}
         out.setdefault("summary", self.summary)
@@ -85,6 +116,9 @@ class Failed:
 
     message: str
     outputs: Mapping[str, OutputValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_outputs(self.outputs, "Failed")
 
     def encoded_outputs(self) -> dict[str, str]:
         out = {name: _encode(value) for name, value in self.outputs.items()}
@@ -200,30 +234,67 @@ class StepSpec(Generic[A]):
     summary: str = ""
     #: GitHub App permissions the step's tokens get (None: every permission of the installation)
     permissions: Mapping[str, str] | None = None
+    #: the output parameters the step may produce besides ``summary`` (None: not declared, not checked)
+    outputs: tuple[str, ...] | None = None
+
+    def produces(self) -> tuple[str, ...] | None:
+        """Every output a template may declare for this step (``summary`` included), or None."""
+        if self.outputs is None:
+            return None
+        return tuple(sorted({*self.outputs, "summary"}))
 
     def run(self, raw_args: Mapping[str, Any], ctx: StepContext) -> Outcome:
-        """Validate raw arguments (raises pydantic.ValidationError) and run the step."""
+        """Validate raw arguments (raises pydantic.ValidationError) and run the step.
+
+        Raises :class:`OutcomeError` when the step returns something other than an outcome, or an
+        output its ``@step(outputs=...)`` does not declare: a bug of the step, named with the fix."""
         args = self.args_model.model_validate(raw_args)
         ctx.labels.update(args.labels())
         if self.permissions is not None and ctx.permissions is None:
             ctx.permissions = self.permissions
-        return self.func(args, ctx)
+        outcome: object = self.func(args, ctx)
+        if not isinstance(outcome, Succeeded | Failed | Running):
+            raise OutcomeError(
+                f"step {self.key!r} ({self.func.__module__}.{self.func.__qualname__}) returned "
+                f"{type(outcome).__name__}, not an outcome: return Succeeded(...), Failed(...) or "
+                "Running(...) on every path (or raise PermanentError / TemporaryError)"
+            )
+        declared = self.produces()
+        if declared is not None and not isinstance(outcome, Running):
+            extra = sorted(set(outcome.outputs) - set(declared))
+            if extra:
+                raise OutcomeError(
+                    f"step {self.key!r} produced output(s) {', '.join(extra)} that its "
+                    f"@step(outputs=...) does not declare ({', '.join(declared)}): add them there, so "
+                    "`pressplay lint` accepts templates that read them"
+                )
+        return outcome
 
 
 F = TypeVar("F", bound=Callable[..., Outcome])
 
 
 def step(
-    key: str, args_model: type[A], *, permissions: Mapping[str, str] | None = None
+    key: str,
+    args_model: type[A],
+    *,
+    permissions: Mapping[str, str] | None = None,
+    outputs: Sequence[str] | None = None,
 ) -> Callable[[Callable[[A, StepContext], Outcome]], StepSpec[A]]:
     """Make ``func`` the step ``key`` with the argument model ``args_model``.
 
     ``permissions``: the GitHub App permissions the step needs (``{"pull_requests": "write"}``);
     its installation tokens are minted with those alone (``metadata: read`` is always included).
 
+    ``outputs``: the output parameters the step produces (``summary`` is always there). Declared,
+    ``pressplay lint`` refuses a template that declares an output the step never produces, and an
+    outcome carrying an undeclared output is refused (:class:`OutcomeError`), so the list cannot drift.
+
     The decorator only builds the :class:`StepSpec`; a step is served once its package names it in
     the ``pressplay.steps`` entry-point group under the same key (see :mod:`pressplay.steps.registry`).
     """
+
+    names = _output_names(key, outputs)
 
     def build(func: Callable[[A, StepContext], Outcome]) -> StepSpec[A]:
         doc = (func.__doc__ or "").strip().splitlines()
@@ -233,6 +304,19 @@ def step(
             func=func,
             summary=doc[0] if doc else "",
             permissions=dict(permissions) if permissions is not None else None,
+            outputs=names,
         )
 
     return build
+
+
+def _output_names(key: str, outputs: Sequence[str] | None) -> tuple[str, ...] | None:
+    if outputs is None:
+        return None
+    if isinstance(outputs, str):
+        raise TypeError(f"@step({key!r}, outputs=...) takes a list of names, not the string {outputs!r}")
+    names = tuple(outputs)
+    bad = [name for name in names if not isinstance(name, str) or not name]
+    if bad:
+        raise TypeError(f"@step({key!r}, outputs=...): output names are non-empty strings; got {bad!r}")
+    return names

@@ -580,6 +580,7 @@ def _outputs(verdict: Verdict, snap: Snapshot, state: str, summary: str) -> dict
         "pull_requests": "read",
         "statuses": "read",
     },
+    outputs=("state", "failing", "checks", "sha", "url"),
 )
 def checks(args: ChecksArgs, ctx: StepContext) -> Outcome:
     """Wait until the checks of a ref or a pull request's head settle; fail with the failing ones."""

@@ -78,7 +78,12 @@ class CommentArgs(StepArgs):
         return self
 
 
-@step("comment", CommentArgs, permissions={"issues": "write", "pull_requests": "write"})
+@step(
+    "comment",
+    CommentArgs,
+    permissions={"issues": "write", "pull_requests": "write"},
+    outputs=("id", "url", "action"),
+)
 def comment(args: CommentArgs, ctx: StepContext) -> Outcome:
     """Create, update in place, or delete the sticky comment ``key`` on an issue or pull request."""
     repo = ctx.github.repo(args.repo)

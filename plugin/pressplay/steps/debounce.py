@@ -232,6 +232,7 @@ def _collect(gh: RepoClient, args: DebounceArgs, head: str) -> list[Trigger]:
         "issues": "read",
         "pull_requests": "read",
     },
+    outputs=("proceed", "reason", "newer", "headSha", "url"),
 )
 def debounce(args: DebounceArgs, ctx: StepContext) -> Outcome:
     """Wait a quiet period after an event, then proceed only if no newer trigger of its kind exists."""

@@ -108,6 +108,7 @@ def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
     "dependencies",
     DependenciesArgs,
     permissions={"contents": "read", "issues": "read", "pull_requests": "read"},
+    outputs=("merged", "count"),
 )
 def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     """Wait until every dependency of a task is merged; fail if one was closed unmerged or does not exist."""

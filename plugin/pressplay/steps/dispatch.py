@@ -409,7 +409,12 @@ def _label(run: Mapping[str, Any], workflow: str) -> str:
     return f"{name} #{number}" if isinstance(number, int) else f"{name} run {run.get('id')}"
 
 
-@step("dispatch", DispatchArgs, permissions={"actions": "write", "contents": "read"})
+@step(
+    "dispatch",
+    DispatchArgs,
+    permissions={"actions": "write", "contents": "read"},
+    outputs=("runId", "url", "status", "conclusion", "correlationId"),
+)
 def dispatch(args: DispatchArgs, ctx: StepContext) -> Outcome:
     """Start a workflow_dispatch run once per key and wait until it finishes."""
     repo = ctx.github.repo(args.repo)

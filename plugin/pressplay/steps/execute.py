@@ -10,6 +10,8 @@ template's declared outputs) and always returns an :class:`Outcome`, never raise
 - :class:`PermanentError` → Failed with its message; :class:`TemporaryError` → Running + its requeue;
 - a transport error (recognised by type: ``ConnectionError``, ``TimeoutError``, httpx's
   ``TransportError``, urllib3's connection/protocol/timeout errors) → Running + 30 s;
+- a step that returns no outcome (``None``), an output that is not a string-able value or that its
+  ``@step(outputs=...)`` does not declare → Failed "step 'x' is broken: ..." naming the fix;
 - any other exception → Failed "internal error ... trace <id>", logged with the trace id;
 - Succeeded that lacks an output the template declares (without a default) → Failed naming it.
 
@@ -32,7 +34,16 @@ from pressplay import telemetry
 from pressplay.config import PLUGIN_KEY, Settings
 from pressplay.errors import PermanentError, TemporaryError
 from pressplay.redact import redact
-from pressplay.steps.base import Failed, Outcome, Running, StepContext, Succeeded, WorkflowMeta
+from pressplay.steps.base import (
+    Failed,
+    Outcome,
+    OutcomeError,
+    OutputError,
+    Running,
+    StepContext,
+    Succeeded,
+    WorkflowMeta,
+)
 from pressplay.steps.registry import Registry, RegistryError, UnknownStep, installed
 
 __all__ = ["Call", "execute", "is_transport_error", "readable_errors"]
@@ -188,6 +199,11 @@ def _run(registry: Registry, step_key: str, raw_args: Any, ctx: StepContext) -> 
     except ValidationError as exc:
         fields = sorted((info.alias or name) for name, info in spec.args_model.model_fields.items())
         return Failed(readable_errors(exc, step_key, fields))
+    except (OutcomeError, OutputError) as exc:
+        # a bug of the step, not of the template: say so on the node, where the author looks first
+        log.error("step %s broke its contract: %s", step_key, exc)
+        text = str(exc) if isinstance(exc, OutcomeError) else f"step '{step_key}' is broken: {exc}"
+        return Failed(redact(text))
     except PermanentError as exc:
         return Failed(redact(str(exc)))
     except TemporaryError as exc:

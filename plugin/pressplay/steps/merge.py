@@ -253,6 +253,7 @@ def _merge_now(repo: RepoClient, pr: dict[str, Any], method: MergeMethod) -> Suc
     "merge",
     MergeArgs,
     permissions={"checks": "read", "contents": "write", "pull_requests": "write", "statuses": "read"},
+    outputs=("sha", "url", "state", "mergedAt", "mergedBy"),
 )
 def merge(args: MergeArgs, ctx: StepContext) -> Outcome:
     """Merge (or enable auto-merge for) a PR only as branch protection allows; wait until merged."""

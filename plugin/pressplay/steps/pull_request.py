@@ -364,6 +364,7 @@ def _outputs(pr: dict[str, Any], state: str, created: bool) -> dict[str, Any]:
     "pullRequest",
     PullRequestArgs,
     permissions={"contents": "read", "issues": "write", "pull_requests": "write"},
+    outputs=("number", "url", "headSha", "state", "created"),
 )
 def pull_request(args: PullRequestArgs, ctx: StepContext) -> Outcome:
     """Create or update the pull request for head → base; never a second one for the same head."""

@@ -80,7 +80,12 @@ class StatusArgs(StepArgs):
         return value
 
 
-@step("status", StatusArgs, permissions={"statuses": "write"})
+@step(
+    "status",
+    StatusArgs,
+    permissions={"statuses": "write"},
+    outputs=("id", "state", "context", "action", "url", "targetUrl"),
+)
 def status(args: StatusArgs, ctx: StepContext) -> Outcome:
     """Set a commit status; no write when the newest status of the context already matches."""
     repo = ctx.github.repo(args.repo)

@@ -96,6 +96,9 @@ class Sidecar(_StepRunner):
         # as `pressplay serve` starts a worker (pressplay.gunicorn_app.load_app): JSON logs, telemetry
         telemetry.setup_logging(self.settings.log_level)
         telemetry.configure()
+        # every step served is imported now: a module that does not import, an entry whose name is not
+        # its decorator's key, ... stops the test here with a RegistryError naming the step and the fix
+        self.steps.load_all()
         app = create_app(self.settings, self.steps)
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self._server = BackgroundServer(server, "pressplay-sidecar")

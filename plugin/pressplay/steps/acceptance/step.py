@@ -305,6 +305,7 @@ def evaluate_spec(
         "pull_requests": "write",
         "statuses": "write",
     },
+    outputs=("passed", "verdict", "commentUrl", "url", "specUrl", "sha"),
 )
 def acceptance(args: AcceptanceArgs, ctx: StepContext) -> Outcome:
     """Evaluate the acceptance spec on the PR head; report (sticky comment + status); gate on the result."""
