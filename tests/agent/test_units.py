@@ -35,8 +35,8 @@ def test_rust_preset_is_the_issue_gates() -> None:
 def test_profile_rejects_unknown_placeholders_and_presets() -> None:
     with pytest.raises(ValidationError, match="unknown placeholder"):
         Profile.model_validate({"command": ["claude", "{modle}"]})
-    with pytest.raises(ValidationError, match="unknown gate preset 'go'"):
-        Profile.model_validate({"gates": ["go"]})
+    with pytest.raises(ValidationError, match="unknown gate preset 'cobol'"):
+        Profile.model_validate({"gates": ["cobol"]})
     with pytest.raises(ValidationError, match="never uses \\{prompt_file\\}"):
         Profile.model_validate({"command": ["codex", "exec"], "prompt": "file"})
 

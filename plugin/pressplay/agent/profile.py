@@ -13,7 +13,7 @@ The agents ConfigMap (mounted at ``/etc/pressplay/agents``) holds ``agents.yaml`
         timeout: 45m             # one attempt
         attempts: 2              # a failed attempt or failing gates give the agent another go
         env: {CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"}
-        gates: [rust]            # presets (rust, python) or {name, run: [argv], timeout, ifExists}
+        gates: [auto]            # presets (auto, rust, python-lint, ...) or {name, run: [argv], timeout, ifExists}
 
 ``command`` is an argv template, never shell: each element may use ``{model}``, ``{prompt}``,
 ``{prompt_file}``, ``{system_prompt}``, ``{system_prompt_file}``, ``{workdir}``, ``{task_id}``,
@@ -24,7 +24,7 @@ put in front of the user prompt. An empty command runs no agent (a gates-only st
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -67,29 +67,106 @@ class Gate(BaseModel):
     if_exists: str | None = Field(
         None, description="Run only when this path exists in the working directory (e.g. `Cargo.toml`)."
     )
+    language: str | None = Field(
+        None,
+        description="Set on the gates an `auto` preset expands to: the gate runs only when the repository "
+        "is of this language (detected by its files, or named in PRESSPLAY_GATES).",
+    )
 
 
-def _gate(name: str, *argv: str, if_exists: str | None = None) -> Gate:
-    return Gate(name=name, run=argv, if_exists=if_exists)
+def _gate(name: str, *argv: str, if_exists: str | None = None, minutes: int = 20) -> Gate:
+    return Gate(name=name, run=argv, if_exists=if_exists, timeout=timedelta(minutes=minutes))
 
 
-#: Gate presets a profile names instead of spelling the commands out.
-PRESETS: Mapping[str, tuple[Gate, ...]] = {
-    "rust": (
-        _gate("fmt", "cargo", "fmt", "--check"),
-        _gate("clippy", "cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic"),
-        _gate("test", "cargo", "test"),
-    ),
-    "rust-lint": (
-        _gate("fmt", "cargo", "fmt", "--check"),
-        _gate("clippy", "cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic"),
-    ),
-    "python": (
-        _gate("ruff-format", "ruff", "format", "--check", "."),
-        _gate("ruff", "ruff", "check", "."),
-        _gate("pytest", "python", "-m", "pytest", "-q"),
-    ),
+#: The variable that overrides which languages' gates an `auto` preset runs (set per repository by the
+#: settings): empty or `auto` = detect by the repository's files; `none` = no language gates; otherwise
+#: a comma-separated list of :data:`LANGUAGES` keys.
+GATES_ENV = "PRESSPLAY_GATES"
+
+#: Languages with gate presets, in the order their gates run, and the files that mark a repository (its
+#: working directory) as one: `auto` runs the gates of every language one of whose files is there.
+LANGUAGES: Mapping[str, tuple[str, ...]] = {
+    "rust": ("Cargo.toml",),
+    "python": ("pyproject.toml", "setup.py"),
+    "node": ("package.json",),
+    "go": ("go.mod",),
 }
+
+_CLIPPY = ("cargo", "clippy", "--all-targets", "--", "-D", "warnings", "-W", "clippy::pedantic")
+# gofmt -l lists the files it would change and exits 0 either way: a listed file fails the gate.
+_GOFMT = (
+    'files=$(gofmt -l .) || exit 2; [ -z "$files" ] && exit 0; '
+    'printf "%s: not gofmt-formatted (run gofmt -w)\\n" $files; exit 1'
+)
+_LINT: Mapping[str, tuple[Gate, ...]] = {
+    "rust": (_gate("fmt", "cargo", "fmt", "--check"), _gate("clippy", *_CLIPPY, minutes=30)),
+    "python": (_gate("ruff-format", "ruff", "format", "--check", "."), _gate("ruff", "ruff", "check", ".")),
+    "node": (
+        _gate("npm-lint", "npm", "run", "--if-present", "lint"),
+        _gate("tsc", "npx", "--no-install", "tsc", "--noEmit", if_exists="tsconfig.json"),
+    ),
+    "go": (_gate("gofmt", "sh", "-c", _GOFMT), _gate("go-vet", "go", "vet", "./...")),
+}
+_TEST: Mapping[str, tuple[Gate, ...]] = {
+    "rust": (_gate("test", "cargo", "test", minutes=30),),
+    "python": (_gate("pytest", "python", "-m", "pytest", "-q", minutes=30),),
+    "node": (_gate("npm-test", "npm", "run", "--if-present", "test", minutes=30),),
+    "go": (_gate("go-test", "go", "test", "./...", minutes=30),),
+}
+_BUILD: Mapping[str, tuple[Gate, ...]] = {
+    "rust": (_gate("build", "cargo", "build", "--all-targets", minutes=30),),
+    # byte-compiles every module (a syntax error fails), skipping hidden directories and node_modules
+    "python": (_gate("compile", "python", "-m", "compileall", "-q", "-x", r"/\.|/node_modules/", "."),),
+    "node": (_gate("npm-build", "npm", "run", "--if-present", "build", minutes=30),),
+    "go": (_gate("go-build", "go", "build", "./...", minutes=30),),
+}
+#: `auto` presets: every language's gates at one level, each gate tagged with its language.
+AUTO_PRESETS: Mapping[str, Mapping[str, tuple[Gate, ...]]] = {
+    "auto": {lang: _LINT[lang] + _TEST[lang] for lang in LANGUAGES},
+    "auto-lint": _LINT,
+    "auto-build": _BUILD,
+}
+
+#: Gate presets a profile names instead of spelling the commands out: per language `<lang>` (lint and
+#: tests), `<lang>-lint` and `<lang>-build`; they always run. `auto`, `auto-lint` and `auto-build` run
+#: the gates of the repository's language(s) only (see :func:`select_gates`).
+PRESETS: Mapping[str, tuple[Gate, ...]] = {
+    **{lang: _LINT[lang] + _TEST[lang] for lang in LANGUAGES},
+    **{f"{lang}-lint": _LINT[lang] for lang in LANGUAGES},
+    **{f"{lang}-build": _BUILD[lang] for lang in LANGUAGES},
+    **{
+        name: tuple(g.model_copy(update={"language": lang}) for lang in LANGUAGES for g in by_lang[lang])
+        for name, by_lang in AUTO_PRESETS.items()
+    },
+}
+
+
+def parse_gates_choice(value: str | None) -> tuple[str, ...] | None:
+    """The languages :data:`GATES_ENV` names; ``None`` when it asks to detect them (empty or `auto`)."""
+    text = (value or "").strip().lower()
+    if text in ("", "auto"):
+        return None
+    if text == "none":
+        return ()
+    names = [part.strip() for part in text.split(",")]
+    unknown = [name for name in names if name not in LANGUAGES]
+    if unknown or not names:
+        raise ProfileError(
+            f"{GATES_ENV}={value!r}: unknown gate preset(s) {unknown}: use `auto` (or leave it empty) to "
+            f"detect the language by the repository's files, `none` for no language gates, or a "
+            f"comma-separated list of {', '.join(LANGUAGES)} (e.g. `python` or `rust,node`)"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def detect_languages(exists: Callable[[str], bool]) -> tuple[str, ...]:
+    """The languages whose marker files ``exists`` (a path relative to the working directory) finds."""
+    return tuple(lang for lang, markers in LANGUAGES.items() if any(exists(m) for m in markers))
+
+
+def select_gates(gates: Sequence[Gate], languages: Collection[str]) -> tuple[Gate, ...]:
+    """The gates to run: every untagged gate, and the `auto` gates of ``languages``."""
+    return tuple(g for g in gates if g.language is None or g.language in languages)
 
 
 class Profile(BaseModel):
@@ -116,6 +193,18 @@ class Profile(BaseModel):
         description="First line of the commit; `{task_id}`, `{step}` and `{agent}` are filled in.",
     )
     system_prompt: str = Field("", description="Filled in from `<agent>_system-prompt.md`.")
+    credentials: tuple[str, ...] = Field(
+        (),
+        description="Variables that carry the CLI's model-provider credentials, any one is enough (e.g. "
+        "`ANTHROPIC_API_KEY`). With none of them set, a failed CLI run stops the step at once with the "
+        "CLI's reason and which key to set in the Secret `pressplay-agent-credentials`.",
+    )
+    login_check: tuple[str, ...] = Field(
+        (),
+        description="argv that exits 0 when the CLI holds a login of its own (e.g. `[codex, login, status]`); "
+        "run before the agent when none of `credentials` is set: a failure stops the step with its output "
+        "and the fix, before the agent runs (for a CLI that would wait for the network instead of failing).",
+    )
 
     @field_validator("gates", mode="before")
     @classmethod
@@ -127,7 +216,8 @@ class Profile(BaseModel):
             if isinstance(item, str):
                 if item not in PRESETS:
                     raise ValueError(
-                        f"unknown gate preset {item!r}: use one of {sorted(PRESETS)} or a mapping"
+                        f"unknown gate preset {item!r}: use one of {', '.join(PRESETS)} "
+                        "or a mapping {name, run, timeout, ifExists}"
                     )
                 out.extend(PRESETS[item])
             else:
