@@ -1,9 +1,10 @@
 """Build the Go side of the engine harness once, into a cache outside the work tree.
 
-Two Go modules under ``tests/engine/go/``:
+Three Go modules under ``tests/engine/go/``:
 
 - ``kube``: ``kube-apiserver`` from ``k8s.io/kubernetes`` (every staging module pinned to the same
   release with ``replace``) and ``etcd`` (our 80-line main on ``go.etcd.io/etcd/server/v3/embed``);
+- ``helm``: the ``helm`` CLI from ``helm.sh/helm/v4`` (the chart tests: tests/helm, test_helm.py);
 - ``argo``: ``workflow-controller``, ``argo`` and ``argoexec`` from ``github.com/argoproj/argo-workflows/v4``
   and ``events`` (our driver of Argo Events' own event-source and Sensor code).
 
@@ -47,6 +48,9 @@ MODULES: dict[str, dict[str, str]] = {
         "argoexec": "github.com/argoproj/argo-workflows/v4/cmd/argoexec",
         "events": "./events",
     },
+    "helm": {
+        "helm": "helm.sh/helm/v4/cmd/helm",
+    },
 }
 ARGO_MODULE = "github.com/argoproj/argo-workflows/v4"
 # Argo's Makefile stamps the version (the controller and CLI report it; the default executor image
@@ -55,6 +59,10 @@ ARGO_LDFLAGS = (
     "-X github.com/argoproj/argo-workflows/v4.version={version} -X github.com/argoproj/argo-workflows/v4.gitTag={version}"
     " -X github.com/argoproj/argo-workflows/v4.gitTreeState=clean"
 )
+
+HELM_MODULE = "helm.sh/helm/v4"
+# helm's Makefile stamps the version (`helm version`); {version} is the release go.mod requires.
+HELM_LDFLAGS = "-X helm.sh/helm/v4/internal/version.version={version}"
 
 
 class ToolMissing(RuntimeError):
@@ -86,6 +94,8 @@ def module_key(module: str) -> str:
     digest = hashlib.sha256(BUILD_VERSION.encode())
     if module == "argo":
         digest.update(ARGO_LDFLAGS.encode())
+    if module == "helm":
+        digest.update(HELM_LDFLAGS.encode())
     root = GO_DIR / module
     for path in sorted(root.rglob("*")):
         if path.is_file() and (path.suffix == ".go" or path.name in {"go.mod", "go.sum"}):
@@ -168,6 +178,15 @@ def _restore_symlinks(root: Path) -> None:
             path.symlink_to(target)
 
 
+def _required(cwd: Path, module_path: str) -> str:
+    """The version of ``module_path`` that ``cwd/go.mod`` requires."""
+    gomod = (cwd / "go.mod").read_text(encoding="utf-8")
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module_path)} (v\S+)", gomod, re.M)
+    if match is None:
+        raise RuntimeError(f"{cwd}/go.mod does not require {module_path}")
+    return match.group(1)
+
+
 def build(module: str, *, force: bool = False) -> BuildResult:
     """Build one module's binaries into the cache unless they are there already."""
     cache = cache_dir()
@@ -192,17 +211,17 @@ def build(module: str, *, force: bool = False) -> BuildResult:
         cwd = GO_DIR / module
         ldflags = "-s -w"
         args = [go, "build", "-trimpath", "-o", str(staging) + "/"]
+        if module == "helm":
+            ldflags += " " + HELM_LDFLAGS.format(version=_required(cwd, HELM_MODULE))
         if module == "argo":
             gomod = (cwd / "go.mod").read_text(encoding="utf-8")
-            match = re.search(rf"^\s*(?:require\s+)?{re.escape(ARGO_MODULE)} (v\S+)", gomod, re.M)
-            if match is None:
-                raise RuntimeError(f"{cwd}/go.mod does not require {ARGO_MODULE}")
-            src = _argo_source(go, cache, env, match.group(1), log)
+            version = _required(cwd, ARGO_MODULE)
+            src = _argo_source(go, cache, env, version, log)
             modfile = staging / "go.mod"
             modfile.write_text(gomod + f"\nreplace {ARGO_MODULE} => {src}\n", encoding="utf-8")
             shutil.copy(cwd / "go.sum", staging / "go.sum")
             args.append(f"-modfile={modfile}")
-            ldflags += " " + ARGO_LDFLAGS.format(version=match.group(1))
+            ldflags += " " + ARGO_LDFLAGS.format(version=version)
         args.insert(3, f"-ldflags={ldflags}")
         args += list(names.values())
         _run_go(args, cwd, env, log)
@@ -227,8 +246,13 @@ def binaries(*, force: bool = False) -> dict[str, Path]:
     return found
 
 
+def helm_binary() -> Path:
+    """The ``helm`` CLI, built if needed (a cold build takes minutes: see tests/helm/conftest.py)."""
+    return build("helm").out / "helm"
+
+
 def cached_binaries() -> dict[str, Path] | None:
-    """The binaries if both modules are built already, else None (never builds)."""
+    """The binaries if every module is built already, else None (never builds)."""
     cache = cache_dir()
     found: dict[str, Path] = {}
     for module, names in MODULES.items():
