@@ -173,6 +173,20 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 1 if args.check and done else 0
 
 
+def cmd_chart(args: argparse.Namespace) -> int:
+    from pressplay.chart import ChartError, write_chart
+    from pressplay.lint.load import LoadError
+
+    try:
+        differ = write_chart(args.manifests, args.out, check=args.check)
+    except (ChartError, LoadError, OSError) as exc:
+        print(f"pressplay chart: {exc}", file=sys.stderr)
+        return 2
+    for name in differ:
+        print(f"{'stale' if args.check else 'wrote'} {args.out / name}")
+    return 1 if args.check and differ else 0
+
+
 def _delegate(target: str) -> Callable[[list[str]], int]:
     module, _, func = target.partition(":")
     return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
@@ -197,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--step", action="append", help="only this step key (repeatable; default: every installed step)"
     )
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    p = sub.add_parser("chart", help="generate the Helm chart (charts/pressplay) from the kustomize tree")
+    p.add_argument("--manifests", type=Path, default=Path("manifests"), help="default manifests")
+    p.add_argument("--out", type=Path, default=Path("charts/pressplay"), help="default charts/pressplay")
+    p.add_argument("--check", action="store_true", help="only report files that differ (exit 1)")
     for name, (_, help_text) in DELEGATED.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
@@ -214,5 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_plugin_configmap(args)
     if args.command == "docs":
         return cmd_docs(args)
+    if args.command == "chart":
+        return cmd_chart(args)
     parser.print_help()
     return 2
