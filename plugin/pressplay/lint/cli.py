@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from pressplay.lint.core import Severity, lint_documents
-from pressplay.lint.load import LoadError, load_path
+from pressplay.lint.load import LoadError, load_cluster, load_path
 
 DEFAULT_PATH = "manifests"
 
@@ -17,10 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pressplay lint",
         description=(
-            "Check rendered Argo manifests: pressplay step arguments against the step models, task/step/"
-            "template references, no parameters in shell source, v4 synchronization syntax, anchored "
-            "Sensor filters. PATH is a kustomization directory (rendered with `kubectl kustomize`), a "
-            "directory of YAML files, a YAML file, or - for standard input."
+            "Check rendered Argo manifests: pressplay step arguments and outputs against the steps, "
+            "task/step/template references, Workflow arguments against their WorkflowTemplate, no "
+            "parameters in shell source, v4 synchronization syntax, anchored Sensor filters, slim "
+            "withParam items, ServiceAccounts. PATH is a kustomization directory (rendered with kubectl "
+            "kustomize), a directory of YAML files, a YAML file, or - for standard input. Every rule: "
+            "docs/lint.md."
         ),
     )
     parser.add_argument(
@@ -29,7 +31,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
     parser.add_argument("--kubectl", default=None, help="kubectl binary used to render a kustomization")
+    parser.add_argument(
+        "--installed",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="objects already installed (a kustomization, a folder of YAML or a file; repeatable): the "
+        "WorkflowTemplates a Workflow references and the install's ServiceAccounts are looked up there, "
+        "not linted (e.g. --installed manifests to lint a Workflow of your own)",
+    )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="read the installed WorkflowTemplates and ServiceAccounts from the cluster with kubectl and "
+        "your kubeconfig (read only)",
+    )
+    parser.add_argument("--namespace", help="with --cluster: the namespace (default: the kubeconfig's)")
+    parser.add_argument("--context", help="with --cluster: the kubeconfig context")
     return parser
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 error``, ``2 errors``, ``0 warnings``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,10 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
         documents = load_path(args.path, kubectl=args.kubectl)
+        installed = [doc for path in args.installed for doc in load_path(path, kubectl=args.kubectl)]
+        if args.cluster:
+            installed += load_cluster(args.namespace, args.context, args.kubectl)
     except LoadError as exc:
         print(f"pressplay lint: {exc}", file=sys.stderr)
         return 2
-    findings = lint_documents(documents)
+    findings = lint_documents(documents, installed)
     errors = [f for f in findings if f.severity is Severity.error]
     warnings = [f for f in findings if f.severity is Severity.warning]
     if args.format == "json":
@@ -49,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for finding in findings:
             print(finding.format())
         print(
-            f"pressplay lint: {len(documents)} objects, {len(errors)} error(s), {len(warnings)} warning(s)",
+            f"pressplay lint: {plural(len(documents), 'object')}, {plural(len(errors), 'error')}, "
+            f"{plural(len(warnings), 'warning')}",
             file=sys.stderr,
         )
     if errors or (args.strict and warnings):

@@ -85,16 +85,22 @@ class LintContext:
 
     documents: list[Document]
     findings: list[Finding] = field(default_factory=list)
+    #: objects already installed (``--installed``, ``--cluster``): looked up, never linted
+    installed: list[Document] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.templates: dict[tuple[str, str], Mapping[str, Any]] = {}
         self.config_maps: dict[str, Mapping[str, Any]] = {}
-        for doc in self.documents:
+        #: names of the ServiceAccounts the linted and installed objects create
+        self.service_accounts: set[str] = set()
+        for doc in [*self.installed, *self.documents]:  # a linted object wins over an installed one
             if doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
                 self.templates[(doc.kind, doc.name)] = doc.body
             elif doc.kind == "ConfigMap":
                 data = doc.body.get("data")
                 self.config_maps[doc.name] = data if isinstance(data, Mapping) else {}
+            elif doc.kind == "ServiceAccount":
+                self.service_accounts.add(doc.name)
 
     def workflow_template(self, name: str, cluster: bool = False) -> Mapping[str, Any] | None:
         return self.templates.get(("ClusterWorkflowTemplate" if cluster else "WorkflowTemplate", name))
@@ -163,11 +169,23 @@ def walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from walk_strings(item, f"{path}[{index}]")
 
 
-def lint_documents(documents: Iterable[Document]) -> list[Finding]:
-    """Run every check over ``documents``; findings sorted by file, object and path."""
-    from pressplay.lint import environment, events, plugin_steps, references, shell, synchronization
+def lint_documents(documents: Iterable[Document], installed: Iterable[Document] = ()) -> list[Finding]:
+    """Run every check over ``documents``; findings sorted by file, line, object and path.
 
-    ctx = LintContext(list(documents))
+    ``installed``: objects already in the cluster (WorkflowTemplates a Workflow references, the
+    install's ServiceAccounts): known to the checks, not linted themselves."""
+    from pressplay.lint import (
+        environment,
+        events,
+        loops,
+        plugin_steps,
+        references,
+        service_accounts,
+        shell,
+        synchronization,
+    )
+
+    ctx = LintContext(list(documents), installed=list(installed))
     for doc in ctx.documents:
         if doc.kind in WORKFLOW_KINDS:
             spec = workflow_spec(doc)
@@ -178,10 +196,12 @@ def lint_documents(documents: Iterable[Document]) -> list[Finding]:
             shell.check(ctx, doc, spec)
             environment.check(ctx, doc, spec)
             synchronization.check(ctx, doc, spec)
+            loops.check(ctx, doc, spec)
+            service_accounts.check(ctx, doc, spec)
         elif doc.kind == "Sensor":
             events.check_sensor(ctx, doc)
         elif doc.kind == "EventSource":
             events.check_event_source(ctx, doc)
         elif doc.kind == "ConfigMap":
             environment.check_plugin_configmap(ctx, doc)
-    return sorted(set(ctx.findings))
+    return sorted(set(ctx.findings), key=lambda f: (f.file, f.line, f.obj, f.path, f.message, f.severity))

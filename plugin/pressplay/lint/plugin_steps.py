@@ -16,10 +16,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from pressplay.config import PLUGIN_KEY
 from pressplay.lint import expressions
 from pressplay.lint.core import Document, LintContext, Severity
+from pressplay.steps.base import StepSpec
+from pressplay.steps.execute import argument_names, describe_error, did_you_mean
 
 _GENERIC_STRINGS = (
     "x",
@@ -110,10 +113,10 @@ def _error_field(error: Mapping[str, Any]) -> str:
     return str(loc[0]) if loc else ""
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    loc = ".".join(str(p) for p in error.get("loc") or ())
-    msg = str(error.get("msg", "invalid"))
-    return f"{loc}: {msg}" if loc else msg
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
+    """``<location>: <what is wrong>`` in the sidecar's wording (:func:`describe_error`)."""
+    loc, text = describe_error(error, argument_names(model))
+    return f"{loc}: {text}" if loc else text
 
 
 def validate_args(model: type[BaseModel], raw: Mapping[str, Any]) -> list[str]:
@@ -156,7 +159,7 @@ def validate_args(model: type[BaseModel], raw: Mapping[str, Any]) -> list[str]:
             problems = []
             for error in errors:
                 key = _error_field(error)
-                text = _describe(error)
+                text = _describe(error, model)
                 if key in whole:
                     text += (
                         f" (the value is the expression {raw[key]!r}; Argo delivers it as a string, "
@@ -195,15 +198,22 @@ def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
             continue
         key, raw_args = next(iter(body.items()))
         path = f"{where}.plugin.{PLUGIN_KEY}.{key}"
-        _check_outputs(ctx, doc, where, template)
         if key not in registry:
-            ctx.add(doc, path, f"unknown step {key!r}: known steps are {', '.join(known_steps())}")
+            _check_outputs(ctx, doc, where, template, None)
+            ctx.add(
+                doc,
+                path,
+                f"unknown step {key!r};{did_you_mean(key, known_steps())} known steps are "
+                f"{', '.join(known_steps())}",
+            )
             continue
         try:
             spec_ = registry.get(key)
         except RegistryError as exc:
+            _check_outputs(ctx, doc, where, template, None)
             ctx.add(doc, path, f"{exc}; its arguments were not checked")
             continue
+        _check_outputs(ctx, doc, where, template, spec_)
         if raw_args is None:
             raw_args = {}
         if not isinstance(raw_args, Mapping):
@@ -221,7 +231,12 @@ def check(ctx: LintContext, doc: Document, spec: Mapping[str, Any]) -> None:
             )
 
 
-def _check_outputs(ctx: LintContext, doc: Document, where: str, template: Mapping[str, Any]) -> None:
+def _check_outputs(
+    ctx: LintContext, doc: Document, where: str, template: Mapping[str, Any], spec: StepSpec[Any] | None
+) -> None:
+    """Each declared output is supplied by the plugin, and is one the step produces (its
+    ``@step(outputs=...)``): Argo fails a node whose declared output has no value and no default."""
+    produced = spec.produces() if spec is not None else None
     outputs = template.get("outputs")
     params = outputs.get("parameters") if isinstance(outputs, Mapping) else None
     if not isinstance(params, Sequence):
@@ -230,10 +245,21 @@ def _check_outputs(ctx: LintContext, doc: Document, where: str, template: Mappin
         if not isinstance(param, Mapping):
             continue
         value_from = param.get("valueFrom")
+        name = str(param.get("name", "?"))
+        if produced is not None and name not in produced and spec is not None:
+            has_default = isinstance(value_from, Mapping) and "default" in value_from
+            ctx.add(
+                doc,
+                f"{where}.outputs.parameters[{name}]",
+                f"step {spec.key!r} never produces the output {name!r};{did_you_mean(name, produced)} it "
+                f"produces {', '.join(produced)}"
+                + ("" if has_default else " (the node would fail: the output has no value and no default)"),
+                Severity.warning if has_default else Severity.error,
+            )
         if not (isinstance(value_from, Mapping) and "supplied" in value_from):
             ctx.add(
                 doc,
-                f"{where}.outputs.parameters[{param.get('name', '?')}]",
+                f"{where}.outputs.parameters[{name}]",
                 "a plugin step's outputs are supplied by the plugin: declare it with "
                 "`valueFrom: {supplied: {}}`",
             )

@@ -9,6 +9,7 @@ from typing import Any
 
 from pressplay.lint import expressions
 from pressplay.lint.core import Document, LintContext, Severity, walk_strings
+from pressplay.steps.execute import did_you_mean
 
 # Node attributes besides outputs that {{tasks.X.<attr>}} / {{steps.X.<attr>}} may read.
 _DEPENDS_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9_-]*)(\.[A-Za-z]+)?")
@@ -96,6 +97,29 @@ class _Checker:
         self.add(path, "names no template: give `template` or `templateRef`")
         return None
 
+    def check_workflow_arguments(self, owner: Mapping[str, Any], called: str) -> None:
+        """A Workflow's arguments against its workflowTemplateRef's: Argo merges the two lists
+        (``JoinWorkflowSpec``), so a name the template does not declare is a typo that changes nothing,
+        and a template parameter with no value on either side stops the submission."""
+        owner_spec = owner.get("spec")
+        declared = _params(owner_spec.get("arguments")) if isinstance(owner_spec, Mapping) else {}
+        given = _params(self.spec.get("arguments"))
+        for name in given:
+            if name not in declared:
+                self.add(
+                    f"spec.arguments.parameters[{name}]",
+                    f"{called} has no parameter {name!r};{did_you_mean(name, sorted(declared))} it declares "
+                    f"{', '.join(sorted(declared)) or 'none'}",
+                )
+        for name, param in declared.items():
+            has_value = "value" in param or "valueFrom" in param
+            if not has_value and name not in given:
+                self.add(
+                    "spec.arguments",
+                    f"{called} needs the parameter {name!r} (it has no value there): pass it under "
+                    "spec.arguments.parameters",
+                )
+
     def check_arguments(self, caller: Mapping[str, Any], target: Target, path: str) -> None:
         wanted = _params(target.template.get("inputs"))
         given = _params(caller.get("arguments"))
@@ -108,7 +132,8 @@ class _Checker:
             if name not in wanted:
                 self.add(
                     f"{path}.arguments.parameters[{name}]",
-                    f"template {called!r} has no input parameter {name!r} (typo?); it declares "
+                    f"template {called!r} has no input parameter {name!r};"
+                    f"{did_you_mean(name, sorted(wanted))} it declares "
                     f"{', '.join(sorted(wanted)) or 'none'}",
                 )
 
@@ -123,11 +148,17 @@ class _Checker:
         ref = self.spec.get("workflowTemplateRef")
         if isinstance(ref, Mapping):
             cluster = bool(ref.get("clusterScope"))
-            if self.ctx.workflow_template(str(ref.get("name")), cluster) is None:
-                kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+            owner = self.ctx.workflow_template(str(ref.get("name")), cluster)
+            kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+            if owner is None:
                 self.add(
-                    "spec.workflowTemplateRef", f"no {kind} named {ref.get('name')!r} in the linted manifests"
+                    "spec.workflowTemplateRef",
+                    f"no {kind} named {ref.get('name')!r} in the linted manifests; if it is installed, "
+                    "name the installed templates with `--installed DIR` (a folder or kustomization) or "
+                    "read them from the cluster with `--cluster`",
                 )
+            else:
+                self.check_workflow_arguments(owner, f"{kind} {ref.get('name')!r}")
         self.global_outputs = self._global_outputs()
         for name, template in self.templates.items():
             self.check_template(name, template)

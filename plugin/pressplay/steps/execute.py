@@ -20,6 +20,7 @@ Every call gets a span and a metric labelled with the step, phase, repo/pr/task/
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 import time
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from pressplay import telemetry
 from pressplay.config import PLUGIN_KEY, Settings
@@ -46,7 +48,15 @@ from pressplay.steps.base import (
 )
 from pressplay.steps.registry import Registry, RegistryError, UnknownStep, installed
 
-__all__ = ["Call", "execute", "is_transport_error", "readable_errors"]
+__all__ = [
+    "Call",
+    "argument_names",
+    "describe_error",
+    "did_you_mean",
+    "execute",
+    "is_transport_error",
+    "readable_errors",
+]
 
 log = logging.getLogger("pressplay.steps")
 
@@ -65,28 +75,47 @@ class Call:
     required_outputs: Sequence[str] = ()
 
 
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """`` did you mean `x`?`` for a near miss of ``name`` among ``known`` (difflib, case-insensitive),
+    else ""."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" did you mean `{lowered[close[0]]}`?" if close else ""
+
+
+def describe_error(item: ErrorDetails, model_fields: Sequence[str]) -> tuple[str, str]:
+    """One pydantic error as ``(location, what is wrong and what is expected)``: the wording both the
+    sidecar and ``pressplay lint`` use."""
+    loc = ".".join(str(part) for part in item["loc"])
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        name = str(item["loc"][-1]) if item["loc"] else ""
+        hint = did_you_mean(name, model_fields) if len(item["loc"]) == 1 else ""
+        return loc, f"unknown argument;{hint} known arguments are {', '.join(model_fields)}"
+    if kind == "missing":
+        return loc, "required argument is missing"
+    msg = item["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    given = item.get("input")
+    shown = (
+        f" (got {given!r})" if isinstance(given, str | int | float | bool) and len(repr(given)) < 80 else ""
+    )
+    return loc, f"{msg}{shown}"
+
+
 def readable_errors(error: ValidationError, step_key: str, model_fields: list[str]) -> str:
     """One line per offending field: where, what is wrong, what is expected."""
     lines = []
     for item in error.errors(include_url=False):
-        loc = ".".join(str(part) for part in item["loc"]) or "(arguments)"
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            lines.append(f"{step_key}.{loc}: unknown argument; known arguments are {', '.join(model_fields)}")
-        elif kind == "missing":
-            lines.append(f"{step_key}.{loc}: required argument is missing")
-        else:
-            msg = item["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            given = item.get("input")
-            shown = (
-                f" (got {given!r})"
-                if isinstance(given, str | int | float | bool) and len(repr(given)) < 80
-                else ""
-            )
-            lines.append(f"{step_key}.{loc}: {msg}{shown}")
+        loc, text = describe_error(item, model_fields)
+        lines.append(f"{step_key}.{loc or '(arguments)'}: {text}")
     return f"invalid arguments for step '{step_key}':\n- " + "\n- ".join(lines)
+
+
+def argument_names(model: type[BaseModel]) -> list[str]:
+    """The names a template writes for ``model``'s fields (aliases), sorted."""
+    return sorted((info.alias or name) for name, info in model.model_fields.items())
 
 
 def is_transport_error(exc: BaseException) -> bool:
@@ -186,7 +215,8 @@ def _run(registry: Registry, step_key: str, raw_args: Any, ctx: StepContext) -> 
         spec = registry.get(step_key)
     except UnknownStep:
         return Failed(
-            f"unknown step '{step_key}' under plugin.{PLUGIN_KEY}; known steps: {', '.join(registry.keys())}"
+            f"unknown step '{step_key}' under plugin.{PLUGIN_KEY};{did_you_mean(step_key, registry.keys())} "
+            f"known steps: {', '.join(registry.keys())}"
         )
     except RegistryError as exc:
         return Failed(f"step '{step_key}' cannot be served by this sidecar: {exc}")
@@ -197,8 +227,7 @@ def _run(registry: Registry, step_key: str, raw_args: Any, ctx: StepContext) -> 
     try:
         return spec.run(raw_args, ctx)
     except ValidationError as exc:
-        fields = sorted((info.alias or name) for name, info in spec.args_model.model_fields.items())
-        return Failed(readable_errors(exc, step_key, fields))
+        return Failed(readable_errors(exc, step_key, argument_names(spec.args_model)))
     except (OutcomeError, OutputError) as exc:
         # a bug of the step, not of the template: say so on the node, where the author looks first
         log.error("step %s broke its contract: %s", step_key, exc)
