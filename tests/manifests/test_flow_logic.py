@@ -61,6 +61,7 @@ def run_pipeline(objects: Objects, world: World, **overrides: str) -> tuple[Node
         "taskId": "7",
         "titleB64": "QWRkIHRoZSBoZWFsdGggZW5kcG9pbnQ=",
         "branch": "pressplay/task-7",
+        "image": "ghcr.io/pressplay-dev/pressplay-agent:0.1.0",
         **overrides,
     }
     return simulator.call("pipeline", arguments), simulator
@@ -170,11 +171,22 @@ def test_failed_acceptance_blocks_the_merge(objects: Objects) -> None:
     assert phases["merge"] == "Omitted" and phases["report-stopped"] == "Succeeded"
 
 
-def test_prompt_mod_reaches_every_agent_of_a_task(objects: Objects) -> None:
-    _node, sim = run_pipeline(objects, World(checks=["failure", "success"]), prompt_mod="Be terse.")
+def test_run_settings_reach_every_agent_of_a_task(objects: Objects) -> None:
+    """The settings step's image, model, prompt text (base64) and gates reach every agent-step call."""
+    mod = base64.b64encode("Be terse. {{workflow.name}}".encode()).decode()
+    _node, sim = run_pipeline(
+        objects,
+        World(checks=["failure", "success"]),
+        promptModB64=mod,
+        image="registry.example.com/agent:2",
+        model="m-1",
+        gates="python",
+    )
     agents = [a for n, a in sim.calls if n == "agent-step/agent-step"]
     assert {a["agent"] for a in agents} == {"author", "lint", "tests", "ci-remediator", "acceptance"}
-    assert all(a["prompt_mod"] == "Be terse." for a in agents)
+    for a in agents:
+        assert (a["promptModB64"], a["image"], a["model"], a["gates"]) == (mod, "registry.example.com/agent:2", "m-1", "python")
+        assert "prompt_mod" not in a  # never text in clear
 
 
 @pytest.mark.parametrize("flow", ["pr-remediation", "ci-remediation"])
@@ -230,20 +242,36 @@ def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
         },
     ]
 
+    settings = {
+        "image": "registry.example.com/agent:2",
+        "model": "m-1",
+        "promptModB64": base64.b64encode(b"Prefer small functions.").decode(),
+        "gates": "auto",
+        "repoKey": "acme.widgets",
+        "deployWorkflow": "deploy.yml",
+        "argocdApp": "",
+        "argocdNamespace": "argocd",
+        "mergeMethod": "squash",
+    }
+
     def world(name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "settings":
+            return "Succeeded", settings
         if name == "backlog":
             return "Succeeded", {"tasks": json.dumps(backlog), "counts": "{}", "summary": "2 open"}
         return "Succeeded", {}
 
-    params = {"repo": "acme/widgets", "prompt_mod": "Prefer small functions."}
+    # As the merge Sensor submits it: repo, base and delivery only; the rest comes from the settings.
+    params = {"repo": "Acme/Widgets", "base": "main", "delivery": "d-1"}
     simulator = Simulator(
         objects[("WorkflowTemplate", "press-play")], world, {**WORKFLOW, "parameters": params}
     )
-    node = simulator.call("play", {"repoKey": "acme.widgets"})
+    node = simulator.call("main", {})
     assert node.phase == "Succeeded"
+    assert [name for name, _ in simulator.calls][:2] == ["settings", "backlog"]
     backlog_call = dict(simulator.calls)["backlog"]
     assert backlog_call == {
-        "repo": "acme/widgets",
+        "repo": "Acme/Widgets",
         "base": "main",
         "tasksPath": ".taskmaster/tasks/tasks.json",
     }
@@ -252,7 +280,8 @@ def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
         ("1", "pressplay/task-1", "[]"),
         ("2", "pressplay/task-2", '["1"]'),
     ]
-    assert all(t["prompt_mod"] == "Prefer small functions." and t["repoKey"] == "acme.widgets" for t in tasks)
+    for t in tasks:
+        assert {k: t[k] for k in settings} == settings
 
 
 def test_press_play_with_nothing_open_finishes(objects: Objects) -> None:

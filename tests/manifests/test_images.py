@@ -41,9 +41,11 @@ def shipped_image(name: str) -> str:
     body = yaml.safe_load((MANIFESTS / "workflows" / "agent-step.yaml").read_text(encoding="utf-8"))
     (tmpl,) = [t for t in body["spec"]["templates"] if t["name"] == "agent-step"]
     containers = {c["name"]: c for c in tmpl["containerSet"]["containers"]}
-    image = containers["checkout"]["image"]
-    assert {c["image"] for c in containers.values()} == {image}
-    return image
+    (default,) = [p["value"] for p in tmpl["inputs"]["parameters"] if p["name"] == "image"]
+    # The key holders run pressplay's own image (the anchor); the agent's container the settings' image.
+    assert containers["checkout"]["image"] == containers["push"]["image"] == default
+    assert containers["main"]["image"] == "{{inputs.parameters.image}}"
+    return str(default)
 
 
 def image_fields(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -101,6 +103,12 @@ def comparable(documents: list[Document]) -> dict[tuple[str, str], Any]:
                 yaml.safe_load(doc.body["data"]["sidecar.container"])
             )
             body["data"][IMAGE_KEY] = "<image>"
+        if (doc.kind, doc.name) == ("ConfigMap", "pressplay-settings"):
+            body["data"]["agentImage"] = "<image>"
+        if (doc.kind, doc.name) == ("WorkflowTemplate", "agent-step"):
+            for p in body["spec"]["templates"][0]["inputs"]["parameters"]:
+                if p["name"] == "image":
+                    p["value"] = "<image>"
         out[(doc.kind, doc.name)] = body
     return out
 
@@ -138,23 +146,58 @@ def test_each_image_is_written_once_in_the_sources() -> None:
     assert counts == {SIDECAR: 1, AGENT: 1}
 
 
-def test_the_agent_image_is_one_literal_in_agent_step_and_no_parameter(documents: list[Document]) -> None:
-    images = {where: value for where, value in every_image(documents).items() if "WorkflowTemplate/" in where}
-    assert images == {
-        f"WorkflowTemplate/agent-step.spec.templates[0].containerSet.containers[{i}].image": shipped_image(
-            AGENT
-        )
-        for i in range(3)
+AGENT_STEP = "WorkflowTemplate/agent-step.spec.templates[0]"
+SETTINGS_CM = ("ConfigMap", "pressplay-settings")
+
+
+def agent_images(documents: list[Document]) -> dict[str, str]:
+    """Where the agent image is: agent-step's containers and `image` input, the settings' agentImage."""
+    found = {w: v for w, v in every_image(documents).items() if "WorkflowTemplate/" in w}
+    for doc in documents:
+        if (doc.kind, doc.name) == ("WorkflowTemplate", "agent-step"):
+            for p in doc.body["spec"]["templates"][0]["inputs"]["parameters"]:
+                if p["name"] == "image":
+                    found[f"{AGENT_STEP}.inputs.parameters.image"] = p["value"]
+        if (doc.kind, doc.name) == SETTINGS_CM:
+            found["ConfigMap/pressplay-settings.data.agentImage"] = doc.body["data"]["agentImage"]
+    return found
+
+
+def expected_agent_images(image: str) -> dict[str, str]:
+    return {
+        f"{AGENT_STEP}.containerSet.containers[0].image": image,
+        f"{AGENT_STEP}.containerSet.containers[1].image": "{{inputs.parameters.image}}",
+        f"{AGENT_STEP}.containerSet.containers[2].image": image,
+        f"{AGENT_STEP}.inputs.parameters.image": image,
+        "ConfigMap/pressplay-settings.data.agentImage": image,
     }
-    # No run chooses its agents' image (issue 18): no flow declares or passes an `image` parameter.
+
+
+def test_the_agent_image_is_one_literal_and_only_the_settings_choose_another(documents: list[Document]) -> None:
+    """The key holders (checkout, push) always run the shipped image; the agent's container runs the
+    image the settings step answers (the admin's pressplay-settings ConfigMap, issue 14), never one a run
+    or an event chose: no flow has an `image` Workflow argument, and every `image` argument a template
+    passes is the settings step's output or its own input of that name (issue 18)."""
+    assert agent_images(documents) == expected_agent_images(shipped_image(AGENT))
+    allowed = {
+        "{{steps.settings.outputs.parameters.image}}",
+        "{{tasks.settings.outputs.parameters.image}}",
+        "{{inputs.parameters.image}}",
+    }
+    passed = 0
     for doc in documents:
         if doc.kind != "WorkflowTemplate":
             continue
-        declared = [p["name"] for p in doc.body["spec"].get("arguments", {}).get("parameters", [])]
+        arguments = [p["name"] for p in doc.body["spec"].get("arguments", {}).get("parameters", [])]
+        assert "image" not in arguments, doc.name
         for tmpl in doc.body["spec"]["templates"]:
-            declared += [p["name"] for p in (tmpl.get("inputs") or {}).get("parameters", [])]
-        assert "image" not in declared, doc.name
-        assert "parameters.image}}" not in yaml.safe_dump(dict(doc.body)), doc.name
+            calls = [t for group in tmpl.get("steps") or [] for t in group] + (tmpl.get("dag") or {}).get("tasks", [])
+            for call in calls:
+                for p in (call.get("arguments") or {}).get("parameters", []):
+                    if p["name"] == "image":
+                        assert p["value"] in allowed, (doc.name, tmpl["name"], call["name"], p["value"])
+                        passed += 1
+    assert passed >= 10
 
 
 def test_plugin_configmap_holds_the_sidecar_image_where_from_configmap_and_the_transformer_look(
@@ -219,14 +262,12 @@ def test_overlay_images_change_both_images_everywhere_and_nothing_else(
 
     text, overlay = render_overlay(tmp_path, kubectl, kustomization)
 
-    assert every_image(overlay) == {
+    images = every_image(overlay)
+    assert {w: v for w, v in images.items() if "WorkflowTemplate/" not in w} == {
         "ConfigMap/pressplay-executor-plugin.data.sidecar.image": want[SIDECAR],
         "ConfigMap/pressplay-executor-plugin.data.sidecar.container.image": want[SIDECAR],
-        **{
-            f"WorkflowTemplate/agent-step.spec.templates[0].containerSet.containers[{i}].image": want[AGENT]
-            for i in range(3)
-        },
     }
+    assert agent_images(overlay) == expected_agent_images(want[AGENT])
     # The old references appear nowhere in the output, and no object changed but for its images.
     for name, image in old.items():
         assert image not in text

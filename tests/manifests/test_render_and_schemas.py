@@ -37,9 +37,11 @@ EXPECTED = {
     ("Secret", "pressplay-workflow.service-account-token"),
     ("Secret", "pressplay-executor-plugin.service-account-token"),
     ("Role", "pressplay-workflow"),
+    ("Role", "pressplay-executor-plugin-settings"),
     ("Role", "pressplay-argocd-applications"),
     ("Role", "pressplay-sensor"),
     ("RoleBinding", "pressplay-workflow"),
+    ("RoleBinding", "pressplay-executor-plugin-settings"),
     ("RoleBinding", "pressplay-argocd-applications"),
     ("RoleBinding", "pressplay-sensor"),
     ("WorkflowTemplate", "press-play"),
@@ -191,7 +193,7 @@ def test_the_events_check_catches_a_typo(shared_dir: Path, objects: Mapping[tupl
 
 def test_core_objects_validate_with_kubernetes_validate(documents: list[Document]) -> None:
     core = [d for d in documents if not d.body["apiVersion"].startswith("argoproj.io/")]
-    assert len(core) == 16
+    assert len(core) == 18
     for doc in core:
         kubernetes_validate.validate(dict(doc.body), KUBERNETES_VERSION, strict=True)
 

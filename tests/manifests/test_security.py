@@ -244,6 +244,19 @@ def _simulator(
     return _SprigSimulator(objects[("WorkflowTemplate", flow)], world, workflow)
 
 
+SETTINGS_OUTPUTS = {
+    "image": "ghcr.io/pressplay-dev/pressplay-agent:0.1.0",
+    "model": "",
+    "promptModB64": "",
+    "gates": "auto",
+    "repoKey": "acme.widgets",
+    "deployWorkflow": "",
+    "argocdApp": "",
+    "argocdNamespace": "argocd",
+    "mergeMethod": "squash",
+}
+
+
 @pytest.mark.parametrize("flow", PERSON_FLOWS)
 @pytest.mark.parametrize("allowed", ["true", "false"])
 def test_person_started_flows_begin_with_authorize(objects: Objects, flow: str, allowed: str) -> None:
@@ -262,6 +275,8 @@ def test_person_started_flows_begin_with_authorize(objects: Objects, flow: str, 
             return "Succeeded", {"allowed": allowed, "permission": "write", "reason": "r"}
         if name == "debounce":
             return "Succeeded", {"proceed": "true"}
+        if name == "settings":
+            return "Succeeded", SETTINGS_OUTPUTS
         return "Succeeded", {"summary": "done", "commit-sha": "f" * 40, "task": ""}
 
     simulator = _simulator(objects, flow, world, params)

@@ -70,22 +70,29 @@ def test_only_agent_work_runs_in_a_container(objects: Objects) -> None:
                 assert list(tmpl["plugin"]) == ["pressplay"]
 
 
-def test_every_agent_call_gets_prompt_mod_and_a_known_profile(objects: Objects) -> None:
+def test_every_agent_call_gets_the_run_settings_and_a_known_profile(objects: Objects) -> None:
+    """Image, model, prompt text (base64, never in clear) and gates reach every agent call, from the
+    settings step's outputs or the caller's inputs of the same name; every flow keeps a `prompt_mod`
+    and a `model` argument for `argo submit -p` and begins with the settings step."""
     agent_calls = [c for c in calls(objects) if (c[2].get("templateRef") or {}).get("name") == "agent-step"]
     assert {args(c[2])["agent"] for c in agent_calls} == AGENTS
     for flow, name, call in agent_calls:
-        value = args(call).get("prompt_mod", "")
-        assert re.fullmatch(r"\{\{(inputs|workflow)\.parameters\.prompt_mod\}\}", value), (
-            flow,
-            name,
-            call["name"],
-        )
+        given = args(call)
+        assert "prompt_mod" not in given, (flow, name, call["name"])
+        for key in ("image", "model", "promptModB64", "gates"):
+            assert re.fullmatch(
+                r"\{\{(inputs|steps\.settings\.outputs|tasks\.settings\.outputs)\.parameters\." + key + r"\}\}",
+                given.get(key, ""),
+            ), (flow, name, call["name"], key)
     for flow in FLOWS:
         if flow != "agent-step":
             params = {
                 p["name"] for p in objects[("WorkflowTemplate", flow)]["spec"]["arguments"]["parameters"]
             }
-            assert "prompt_mod" in params, flow
+            assert {"prompt_mod", "model"} <= params, flow
+            settings = templates(objects, flow)["settings"]["plugin"]["pressplay"]["settings"]
+            assert settings["promptMod"] == "{{workflow.parameters.prompt_mod}}"
+            assert settings["model"] == "{{workflow.parameters.model}}"
 
 
 def test_press_play_fans_out_without_level_barriers(objects: Objects) -> None:
@@ -96,8 +103,9 @@ def test_press_play_fans_out_without_level_barriers(objects: Objects) -> None:
     assert tasks["task"]["depends"] == "backlog"
     assert tasks["task"]["templateRef"] == {"name": "task", "template": "pipeline"}
     assert args(tasks["task"])["dependsOn"] == "{{item.dependencies}}"
-    main = templates(objects, "press-play")["main"]["steps"][0][0]
-    assert args(main)["repoKey"] == "{{=sprig.lower(sprig.replace('/', '.', workflow.parameters.repo))}}"
+    settings, play_call = (group[0] for group in templates(objects, "press-play")["main"]["steps"])
+    assert settings["template"] == "settings"
+    assert args(play_call)["repoKey"] == "{{steps.settings.outputs.parameters.repoKey}}"
     # Each task waits for its own dependencies first, in a plugin step (no pod).
     pipeline = {t["name"]: t for t in templates(objects, "task")["pipeline"]["dag"]["tasks"]}
     assert "depends" not in pipeline["dependencies"]
@@ -446,7 +454,7 @@ def _documented_outputs(key: str) -> set[str]:
     page = Path(__file__).resolve().parents[2] / "docs" / "steps" / f"{key}.md"
     assert page.is_file(), f"{page} is tracked: restore it"
     section = page.read_text(encoding="utf-8").split("## Outputs", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([A-Za-z]+)` \|", section, re.MULTILINE))
+    return set(re.findall(r"^\| `([A-Za-z0-9]+)` \|", section, re.MULTILINE))
 
 
 def test_plugin_templates_declare_only_outputs_their_step_gives(objects: Objects) -> None:
@@ -462,15 +470,15 @@ def test_plugin_templates_declare_only_outputs_their_step_gives(objects: Objects
     assert checked >= 15
 
 
-def test_every_flow_computes_the_same_lower_case_repository_key(objects: Objects) -> None:
+def test_every_flow_takes_the_repository_key_from_the_settings_step(objects: Objects) -> None:
     """Argo compares semaphore keys and mutex names exactly (prepAcquire); GitHub names are
-    case-insensitive: `Acme/Widgets` and `acme/widgets` must take the same locks."""
-    expected = "{{=sprig.lower(sprig.replace('/', '.', workflow.parameters.repo))}}"
+    case-insensitive: `Acme/Widgets` and `acme/widgets` must take the same locks. The key is computed in
+    one place (the settings step's `repoKey`, tests/steps/settings) and no flow computes its own."""
     found = {}
     for (kind, name), obj in objects.items():
-        if kind != "WorkflowTemplate":
+        if kind != "WorkflowTemplate" or name == "agent-step":
             continue
-        for text in re.findall(r"\{\{=sprig[^}]*repo\)\)?\}\}", json.dumps(obj)):
-            found[name] = text
-    assert set(found) >= {"press-play", "task", "pr-remediation", "ci-remediation", "issue-triage"}
-    assert set(found.values()) == {expected}
+        text = json.dumps(obj)
+        assert "sprig.replace('/'" not in text, name
+        found[name] = text.count("{{steps.settings.outputs.parameters.repoKey}}")
+    assert found == {"press-play": 1, "task": 1, "pr-remediation": 1, "ci-remediation": 1, "issue-triage": 1}
