@@ -173,7 +173,7 @@ def test_failed_acceptance_blocks_the_merge(objects: Objects) -> None:
 
 def test_run_settings_reach_every_agent_of_a_task(objects: Objects) -> None:
     """The settings step's image, model, prompt text (base64) and gates reach every agent-step call."""
-    mod = base64.b64encode("Be terse. {{workflow.name}}".encode()).decode()
+    mod = base64.b64encode(b"Be terse. {{workflow.name}}").decode()
     _node, sim = run_pipeline(
         objects,
         World(checks=["failure", "success"]),
@@ -185,7 +185,12 @@ def test_run_settings_reach_every_agent_of_a_task(objects: Objects) -> None:
     agents = [a for n, a in sim.calls if n == "agent-step/agent-step"]
     assert {a["agent"] for a in agents} == {"author", "lint", "tests", "ci-remediator", "acceptance"}
     for a in agents:
-        assert (a["promptModB64"], a["image"], a["model"], a["gates"]) == (mod, "registry.example.com/agent:2", "m-1", "python")
+        assert (a["promptModB64"], a["image"], a["model"], a["gates"]) == (
+            mod,
+            "registry.example.com/agent:2",
+            "m-1",
+            "python",
+        )
         assert "prompt_mod" not in a  # never text in clear
 
 

@@ -81,7 +81,9 @@ def test_every_agent_call_gets_the_run_settings_and_a_known_profile(objects: Obj
         assert "prompt_mod" not in given, (flow, name, call["name"])
         for key in ("image", "model", "promptModB64", "gates"):
             assert re.fullmatch(
-                r"\{\{(inputs|steps\.settings\.outputs|tasks\.settings\.outputs)\.parameters\." + key + r"\}\}",
+                r"\{\{(inputs|steps\.settings\.outputs|tasks\.settings\.outputs)\.parameters\."
+                + key
+                + r"\}\}",
                 given.get(key, ""),
             ), (flow, name, call["name"], key)
     for flow in FLOWS:
