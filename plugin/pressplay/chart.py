@@ -52,6 +52,7 @@ NAMESPACE_EXPR = 'include "pressplay.namespace" .'
 REPOSITORY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$"
 TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 NAMESPACE_PATTERN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"
+AGENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 REPO_KEY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 
 
@@ -300,13 +301,16 @@ def _comments(text: str) -> dict[str, str]:
     """Top-level key -> the comment block right above it."""
     found: dict[str, str] = {}
     block: list[str] = []
+    described = ""  # the last key with a comment: the keys right after it share it
     for line in text.splitlines():
         if line.startswith("#"):
             block.append(line.lstrip("#").strip())
             continue
         match = re.match(r"([A-Za-z][A-Za-z0-9]*):", line)
         if match and block:
-            found[match.group(1)] = " ".join(block)
+            found[described := match.group(1)] = " ".join(block)
+        elif match and described:
+            found[match.group(1)] = f"See `{described}`."
         block = []
     return found
 
@@ -693,7 +697,17 @@ def build_schema(src: Source, values: Mapping[str, Any]) -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "required": sorted(src.images),
-                "properties": {k: {**image, "description": f"the {k} image"} for k in src.images},
+                "properties": {
+                    k: {
+                        **image,
+                        "description": f"the {k} image",
+                        "properties": {
+                            part: {**schema, "description": f"the {k} image's {part}"}
+                            for part, schema in image["properties"].items()
+                        },
+                    }
+                    for k in src.images
+                },
             },
             **toggles,
             "settings": settings_schema,
@@ -711,16 +725,17 @@ def build_schema(src: Source, values: Mapping[str, Any]) -> dict[str, Any]:
                         "type": "object",
                         "description": "agent-step pods at once per repository `owner/name` (every "
                         "repository pressplay works on needs one: Argo fails a run whose semaphore key is missing)",
-                        "propertyNames": {"pattern": REPO_KEY_PATTERN},
-                        "additionalProperties": {"type": "integer", "minimum": 1},
+                        # (patternProperties, not propertyNames: Helm's error then names the path)
+                        "patternProperties": {REPO_KEY_PATTERN: {"type": "integer", "minimum": 1}},
+                        "additionalProperties": False,
                     },
                 },
             },
             "agents": {
                 "type": "object",
                 "description": "agent profiles by name: adding an agent is adding a key",
-                "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
-                "additionalProperties": profile,
+                "patternProperties": {AGENT_NAME_PATTERN: profile},
+                "additionalProperties": False,
             },
         },
     }
@@ -731,9 +746,13 @@ def _runs_schema() -> dict[str, Any]:
     from pressplay.steps.settings import RunsDocument
 
     schema: dict[str, Any] = _json_schema(RunsDocument.model_json_schema(by_alias=True))
-    schema["properties"]["repositories"]["propertyNames"] = {
-        "pattern": r"^[A-Za-z0-9][A-Za-z0-9-]*/([A-Za-z0-9._-]+|\*)$"
-    }
+    repositories = schema["properties"]["repositories"]
+    entry = repositories.pop("additionalProperties")
+    repositories["patternProperties"] = {r"^[A-Za-z0-9][A-Za-z0-9-]*/([A-Za-z0-9._-]+|\*)$": entry}
+    repositories["additionalProperties"] = False
+    repositories["description"] = (
+        "run settings per repository (`owner/name`, or `owner/*` for an owner), the keys of `defaults`"
+    )
     return schema
 
 
@@ -747,7 +766,7 @@ def _rows(schema: Mapping[str, Any], values: Any, prefix: str) -> Iterator[tuple
             yield from _rows(sub, values.get(key), f"{prefix}.{key}" if prefix else key)
         return
     if prefix == "agents":
-        profile = schema["additionalProperties"]
+        profile = schema["patternProperties"][AGENT_NAME_PATTERN]
         for key, sub in profile["properties"].items():
             yield (f"agents.<name>.{key}", _type(sub), "", _one_line(sub.get("description", "")))
         return

@@ -51,7 +51,10 @@ class HelmStack(Stack):
         agents: dict[str, Any] = {}
         for name, profile in (agents_doc.get("agents", agents_doc) or {}).items():
             prompt = gh.agents_dir / f"{name}_system-prompt.md"
-            agents[name] = {**profile, "systemPrompt": prompt.read_text(encoding="utf-8") if prompt.is_file() else ""}
+            agents[name] = {
+                **profile,
+                "systemPrompt": prompt.read_text(encoding="utf-8") if prompt.is_file() else "",
+            }
         # The chart's own agents give way to the sample's: Helm merges a profile into the default one
         # of the same name, and null removes a key (docs/helm.md, "Agents").
         default_agents = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["agents"]
@@ -77,16 +80,27 @@ class HelmStack(Stack):
             k("create", "namespace", "argocd")
         values = self.workdir / "my-values.yaml"
         values.write_text(yaml.safe_dump(self.values()), encoding="utf-8")
-        installed = self.helm("install", RELEASE, str(CHART), "-n", NS, "--create-namespace", "-f", str(values))
+        installed = self.helm(
+            "install", RELEASE, str(CHART), "-n", NS, "--create-namespace", "-f", str(values)
+        )
         self.apply_output = installed.stdout + installed.stderr
         gh = self.github
         keyfile = self.workdir / "private-key.pem"
         keyfile.write_text(gh.private_key_pem, encoding="utf-8")
         secret = ("-n", NS, "create", "secret", "generic")
-        k(*secret, "pressplay-github-app", f"--from-literal=app-id={gh.app_id}", f"--from-file=private-key.pem={keyfile}")
+        k(
+            *secret,
+            "pressplay-github-app",
+            f"--from-literal=app-id={gh.app_id}",
+            f"--from-file=private-key.pem={keyfile}",
+        )
         self.webhook_secret = secrets.token_hex(20)
         k(*secret, "pressplay-github-webhook", f"--from-literal=webhook-secret={self.webhook_secret}")
-        k(*secret, "pressplay-agent-credentials", *[f"--from-literal={key}={v}" for key, v in self.options.agent_env.items()])
+        k(
+            *secret,
+            "pressplay-agent-credentials",
+            *[f"--from-literal={key}={v}" for key, v in self.options.agent_env.items()],
+        )
 
 
 @pytest.fixture
@@ -100,7 +114,14 @@ def test_helm_install_presses_play_and_helm_upgrade_changes_a_limit(helm_stack: 
     # What the chart installed is what `kubectl apply -k manifests/` installs (tests/helm compares
     # the renders object for object); here the API server took every object.
     templates = {t["metadata"]["name"] for t in stack.api.list("workflowtemplates", NS)}
-    assert templates == {"press-play", "task", "agent-step", "pr-remediation", "ci-remediation", "issue-triage"}
+    assert templates == {
+        "press-play",
+        "task",
+        "agent-step",
+        "pr-remediation",
+        "ci-remediation",
+        "issue-triage",
+    }
     assert len(stack.api.list("sensors", NS)) == 4
     releases = json.loads(stack.helm("list", "-n", NS, "-o", "json").stdout)
     assert [(r["name"], r["status"]) for r in releases] == [(RELEASE, "deployed")]
@@ -116,6 +137,8 @@ def test_helm_install_presses_play_and_helm_upgrade_changes_a_limit(helm_stack: 
 
     stack.helm("upgrade", RELEASE, str(CHART), "-n", NS, "--reuse-values", "--set", "concurrency.agents=2")
     concurrency = stack.api.get("configmaps", NS, "pressplay-concurrency")
-    assert concurrency is not None and concurrency["data"]["agents"] == "2" and concurrency["data"][key] == "2"
+    assert (
+        concurrency is not None and concurrency["data"]["agents"] == "2" and concurrency["data"][key] == "2"
+    )
     releases = json.loads(stack.helm("list", "-n", NS, "-o", "json").stdout)
     assert releases[0]["revision"] == "2", releases

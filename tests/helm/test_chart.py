@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -63,9 +64,9 @@ def template(helm: Path, *args: str) -> str:
 def kustomize(kubectl: str, tmp: Path, components: tuple[str, ...]) -> str:
     overlay = tmp / "overlay"
     overlay.mkdir()
-    body = {
-        "resources": [str(MANIFESTS / "core")],
-        "components": [str(MANIFESTS / "components" / c) for c in components],
+    body = {  # (kustomize takes relative paths only)
+        "resources": [os.path.relpath(MANIFESTS / "core", overlay)],
+        "components": [os.path.relpath(MANIFESTS / "components" / c, overlay) for c in components],
     }
     (overlay / "kustomization.yaml").write_text(json.dumps(body), encoding="utf-8")
     return render_kustomization(overlay, kubectl)
@@ -242,7 +243,11 @@ def test_custom_limits_settings_images_and_namespace_reach_their_objects(custom:
     agent = "registry.example.com/acme/pressplay-agent-rust:2026.12"
     step = objs[("WorkflowTemplate", "agent-step")]["spec"]["templates"]
     images = [c["image"] for t in step for c in (t.get("containerSet") or {}).get("containers", [])]
-    assert images and set(images) == {agent}
+    # checkout and push run the agent image; the agent's own container the run's (its input's default)
+    assert images and {i for i in images if "{{" not in i} == {agent}, images
+    inputs = [p for t in step for p in (t.get("inputs") or {}).get("parameters", []) if p["name"] == "image"]
+    assert [p["value"] for p in inputs] == [agent]
+    assert objs[("ConfigMap", "pressplay-settings")]["data"]["agentImage"] == agent
     for (kind, name), obj in objs.items():
         if kind in ("Role", "RoleBinding") and name == "pressplay-argocd-applications":
             continue
