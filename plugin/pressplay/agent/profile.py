@@ -100,7 +100,10 @@ _GOFMT = (
 )
 _LINT: Mapping[str, tuple[Gate, ...]] = {
     "rust": (_gate("fmt", "cargo", "fmt", "--check"), _gate("clippy", *_CLIPPY, minutes=30)),
-    "python": (_gate("ruff-format", "ruff", "format", "--check", "."), _gate("ruff", "ruff", "check", ".")),
+    "python": (
+        _gate("ruff-format", "ruff", "format", "--check", "."),
+        _gate("ruff", "ruff", "check", "--output-format", "concise", "."),
+    ),
     "node": (
         _gate("npm-lint", "npm", "run", "--if-present", "lint"),
         _gate("tsc", "npx", "--no-install", "tsc", "--noEmit", if_exists="tsconfig.json"),
