@@ -632,19 +632,11 @@ SETTING_PATTERNS = {
 
 def build_schema(src: Source, values: Mapping[str, Any]) -> dict[str, Any]:
     profile, gate = _profile_schema()
-    image = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["repository", "tag"],
-        "properties": {
-            "repository": {
-                "type": "string",
-                "pattern": REPOSITORY_PATTERN,
-                "description": "image repository",
-            },
-            "tag": {"type": "string", "pattern": TAG_PATTERN, "description": "image tag"},
-        },
+    image_parts: dict[str, dict[str, Any]] = {
+        "repository": {"type": "string", "pattern": REPOSITORY_PATTERN},
+        "tag": {"type": "string", "pattern": TAG_PATTERN},
     }
+    image = {"type": "object", "additionalProperties": False, "required": sorted(image_parts)}
     settings_props: dict[str, Any] = {}
     for field, default in src.settings.items():
         help_text = src.settings_help.get(field, "")
@@ -703,7 +695,7 @@ def build_schema(src: Source, values: Mapping[str, Any]) -> dict[str, Any]:
                         "description": f"the {k} image",
                         "properties": {
                             part: {**schema, "description": f"the {k} image's {part}"}
-                            for part, schema in image["properties"].items()
+                            for part, schema in image_parts.items()
                         },
                     }
                     for k in src.images
