@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,43 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 EXECUTE_PATH = "/api/v1/template.execute"
+
+#: CPU pinning of a run (``python -m bench --pin``): the servers under test on ``server`` cores, the
+#: load generator and the GitHub emulator (this process) on ``client`` cores, so a server's CPU per
+#: request is its own and does not compete with the load it answers. Empty: no pinning.
+PINNING: dict[str, str] = {"server": "", "client": ""}
+
+
+def pin(server: str, client: str) -> None:
+    """Pin the servers started from now on to the CPUs ``server`` (taskset list syntax, e.g. ``"0"``)
+    and this process (the GitHub emulator) and the load generator to ``client``."""
+    PINNING.update(server=server, client=client)
+    if client and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, _cpu_list(client))
+
+
+def _cpu_list(text: str) -> set[int]:
+    cpus: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def pinned(argv: Sequence[str], role: str) -> list[str]:
+    """``argv`` run under ``taskset -c`` on the CPUs of ``role`` (``server`` or ``client``), if pinned."""
+    cpus = PINNING.get(role, "")
+    if not cpus:
+        return list(argv)
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise RuntimeError("--pin needs taskset (util-linux); install it or run with --no-pin")
+    return [taskset, "-c", cpus, *argv]
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages (other work on a shared machine shows here)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def free_port() -> int:
@@ -85,7 +123,7 @@ class Server:
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            list(self.argv), cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
+            pinned(self.argv, "server"), cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
         )
         if self.health_method == "GET":
             wait_healthy(self.port, self.health_path, deadline_s, self.proc)

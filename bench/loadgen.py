@@ -19,6 +19,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.common import pinned
+
 _MARK = "BENCHJSON "
 
 _LUA = """
@@ -58,6 +60,8 @@ class LoadResult:
     emulator_cpu_ms: float | None = None
     #: share of the machine's CPU time stolen by the hypervisor during the run (see common.steal_share)
     steal: float | None = None
+    #: /proc/loadavg (1, 5, 15 min) when the run ended: other work on the machine shows here
+    load: list[float] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -93,17 +97,20 @@ def run_wrk(
         lua = handle.name
     try:
         proc = subprocess.run(
-            [
-                wrk,
-                f"-t{min(threads, concurrency)}",
-                f"-c{concurrency}",
-                f"-d{duration_s:g}s",
-                "--timeout",
-                "30s",
-                "-s",
-                lua,
-                f"http://127.0.0.1:{port}",
-            ],
+            pinned(
+                [
+                    wrk,
+                    f"-t{min(threads, concurrency)}",
+                    f"-c{concurrency}",
+                    f"-d{duration_s:g}s",
+                    "--timeout",
+                    "30s",
+                    "-s",
+                    lua,
+                    f"http://127.0.0.1:{port}",
+                ],
+                "client",
+            ),
             capture_output=True,
             text=True,
             timeout=duration_s + 60,

@@ -32,6 +32,7 @@ from bench.common import (
     cpu_counters,
     free_port,
     http_call,
+    loadavg,
     steal_share,
     tree_cpu_s,
     tree_memory,
@@ -53,6 +54,15 @@ def request_body(plugin: dict[str, Any], outputs: list[str] | None = None) -> by
     }
     return json.dumps({"workflow": WORKFLOW, "template": template}, separators=(",", ":")).encode()
 
+
+#: The issue's targets: a path's server CPU per request at most this many times flask-noop's, in the
+#: same run, under the same gunicorn settings.
+CPU_TARGETS = {"not-mine": 1.2, "bad-args": 1.5, "poll-304": 2.0, "poll-304-lean": 1.75}
+#: ... the idle process tree's RSS at most bare Flask's + this many MiB; with the GitHub client loaded,
+#: + ``LOADED_RSS_MARGIN_MIB``; and the cold start to the first /healthz 200 (median) at most this.
+IDLE_RSS_MARGIN_MIB = 8.0
+LOADED_RSS_MARGIN_MIB = 24.0
+COLD_START_S = 0.5
 
 NOT_MINE = request_body({"slack": {"channel": "#builds", "text": "hello"}})
 
@@ -223,6 +233,7 @@ def _measure(
             res = load(server.port, EXECUTE_PATH, body, token, conc, duration_s, wrk)
             cpu1, own1, st1 = tree_cpu_s(server.proc.pid), time.process_time(), cpu_counters()
             res.steal = steal_share(st0, st1)
+            res.load = loadavg()
             done = max(1, res.requests)
             res.server_cpu_ms = round((cpu1 - cpu0) * 1000 / done, 3)
             if in_process_peer:
@@ -269,6 +280,8 @@ def overhead(
                 cpu += f", emulator {res.emulator_cpu_ms:.3f}"
             if res.steal is not None:
                 cpu += f"  steal {res.steal:.0%}"
+            if res.load is not None:
+                cpu += f"  load {res.load[0]:.2f}"
             log(
                 f"  {name:<12} c={res.concurrency:<3} {res.rps:>8.0f} req/s  p50 {res.p50_ms:>6.1f} ms  "
                 f"p99 {res.p99_ms:>6.1f} ms  non-2xx {res.non_2xx}  errors {res.socket_errors}{cpu}"
@@ -329,11 +342,21 @@ def overhead(
             mine = runs.get(f"{path}@{conc}")
             if not mine:
                 continue
+            cpu_ratio = (
+                round(mine["server_cpu_ms"] / base["server_cpu_ms"], 3)
+                if mine.get("server_cpu_ms") and base.get("server_cpu_ms")
+                else None
+            )
+            target = CPU_TARGETS.get(path)
             ratios[f"{path}@{conc}"] = {
-                "throughput_vs_flask": round(mine["rps"] / base["rps"], 3),
+                "cpu_vs_flask": cpu_ratio,
+                "target": target,
+                "passed": None if cpu_ratio is None or target is None else cpu_ratio <= target,
                 "flask_over_path": round(base["rps"] / mine["rps"], 3),
+                "throughput_vs_flask": round(mine["rps"] / base["rps"], 3),
                 "p99_vs_flask": round(mine["p99_ms"] / max(base["p99_ms"], 0.001), 3),
                 "throughput_vs_stdlib": round(mine["rps"] / max(std["rps"], 0.001), 2),
+                "steal": max(mine.get("steal") or 0.0, base.get("steal") or 0.0),
             }
     return {
         "worker_class": serve.worker_class,
@@ -360,10 +383,15 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
                 time.sleep(1.0)
                 idle = tree_memory(srv.proc.pid)
     flask_idle: dict[str, Any] = {}
-    with flask_server(serve) as fsrv:
-        assert fsrv.proc is not None
-        time.sleep(1.0)
-        flask_idle = tree_memory(fsrv.proc.pid)
+    flask_times: list[float] = []
+    for _ in range(starts):
+        with flask_server(serve) as fsrv:
+            assert fsrv.proc is not None
+            flask_times.append(fsrv.startup_s)
+            if not flask_idle:
+                time.sleep(1.0)
+                flask_idle = tree_memory(fsrv.proc.pid)
+    loaded = _loaded_memory(serve, token)
     result = {
         "worker_class": serve.worker_class,
         "workers": serve.workers,
@@ -375,15 +403,40 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
             "max": round(max(times), 3),
             "all": [round(x, 3) for x in times],
         },
+        "flask_noop_cold_start_s": {
+            "median": round(statistics.median(flask_times), 3),
+            "max": round(max(flask_times), 3),
+        },
         "idle": idle,
         "flask_noop_idle": flask_idle,
+        "github_loaded": loaded,
+        "targets": {
+            "cold_start_median_s": COLD_START_S,
+            "idle_rss_mib": round(flask_idle["rss_mib"] + IDLE_RSS_MARGIN_MIB, 1),
+            "github_loaded_rss_mib": round(flask_idle["rss_mib"] + LOADED_RSS_MARGIN_MIB, 1),
+        },
     }
     log(
-        f"  cold start median {result['cold_start_s']['median']} s (max {result['cold_start_s']['max']} s); "
+        f"  cold start median {result['cold_start_s']['median']} s (max {result['cold_start_s']['max']} s; "
+        f"bare flask {result['flask_noop_cold_start_s']['median']} s); "
         f"idle tree RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB ({idle['processes']} processes); "
         f"bare flask tree RSS {flask_idle['rss_mib']} MiB"
+        + (f"; with the GitHub client loaded {loaded['rss_mib']} MiB" if loaded else "")
     )
     return result
+
+
+def _loaded_memory(serve: Serve, token: str) -> dict[str, Any] | None:
+    """The tree's memory at rest after the poll-304 warm-up polls (the GitHub client loaded, a token
+    minted, the ETag cache filled); None without the GitHub emulator."""
+    try:
+        from bench.economy import poll_304_server
+    except ImportError:
+        return None
+    with poll_304_server(serve)(token) as (srv, _body, _counters):
+        assert srv.proc is not None
+        time.sleep(1.0)
+        return tree_memory(srv.proc.pid)
 
 
 def worker_matrix(
@@ -453,4 +506,14 @@ def _matrix_poll(serve: Serve, token: str, wrk: str | None, duration_s: float) -
     }
 
 
-__all__ = ["Serve", "footprint", "overhead", "request_body", "worker_matrix"]
+__all__ = [
+    "COLD_START_S",
+    "CPU_TARGETS",
+    "IDLE_RSS_MARGIN_MIB",
+    "LOADED_RSS_MARGIN_MIB",
+    "Serve",
+    "footprint",
+    "overhead",
+    "request_body",
+    "worker_matrix",
+]

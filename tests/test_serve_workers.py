@@ -8,9 +8,12 @@ api.github.com.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +102,77 @@ def test_unknown_worker_class_is_refused_naming_the_setting() -> None:
     assert env_result.returncode == 2
     assert "worker_class" in env_result.stderr and "gevent" in env_result.stderr
     assert "Traceback" not in env_result.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_without_a_token_file_says_so_at_start_and_logs_each_refusal(tmp_path: Path) -> None:
+    import httpx
+
+    absent = tmp_path / "argo" / "token"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PRESSPLAY_TOKEN"}
+    env |= {"PRESSPLAY_TOKEN_FILE": str(absent), "OTEL_TRACES_EXPORTER": "none"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pressplay", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(400):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        reply = httpx.post(
+            url + "/api/v1/template.execute",
+            content=b"{}",
+            headers={"Authorization": "Bearer a-guess-at-the-token", "Content-Type": "application/json"},
+        )
+        assert reply.status_code == 403 and "does not exist" in reply.json()["error"]
+        time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    start = [x for x in lines if x["level"] == "error" and "refused (403)" in x["msg"]]
+    assert len(start) == 1, log.read_text()
+    assert f"{absent} does not exist" in start[0]["msg"] and "PRESSPLAY_TOKEN_FILE" in start[0]["msg"]
+    refused = [x for x in lines if x["msg"].startswith("refused a template.execute call (403)")]
+    assert len(refused) == 1 and refused[0]["level"] == "warning"
+    assert "does not exist" in refused[0]["msg"] and refused[0]["remote_addr"] == "127.0.0.1"
+    assert "a-guess-at-the-token" not in log.read_text()
+
+
+def test_a_step_that_does_not_import_stops_serve_at_start_naming_its_package(tmp_path: Path) -> None:
+    """The worker imports every step in a forked child (it keeps only those it serves): a broken one
+    still stops the sidecar at start-up (gunicorn's master halts: App failed to load)."""
+    dist = tmp_path / "acme_broken-1.0.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-broken\nVersion: 1.0.0\n")
+    (dist / "entry_points.txt").write_text("[pressplay.steps]\nbrokenStep = acme_broken_missing:step\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])])}
+    env |= {"PRESSPLAY_TOKEN": "t" * 24, "OTEL_TRACES_EXPORTER": "none"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pressplay", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "step 'brokenStep' of package 'acme-broken' does not import" in done.stderr
+    assert "fix or uninstall acme-broken" in done.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -277,3 +279,61 @@ def test_agent_emulator_retries_503_then_fails() -> None:
         server.server_close()
         thread.join()
     assert len(hits) == 5 and reply.phase == "Failed"
+
+
+# --- a sidecar without its token says so (issue 14 item 5) ---------------------------------------
+
+
+def test_a_missing_token_file_is_one_loud_line_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pressplay.config import Settings
+    from pressplay.server import MISSING_CREDENTIAL_FIX, warn_if_no_token
+
+    absent = tmp_path / "token"
+    with caplog.at_level(logging.INFO, logger="pressplay"):
+        assert warn_if_no_token(Settings(token_file=absent)) is False
+    [line] = [r for r in caplog.records if r.name == "pressplay.server"]
+    assert line.levelno == logging.ERROR
+    message = line.getMessage()
+    assert f"{absent} does not exist" in message and "refused (403)" in message
+    assert MISSING_CREDENTIAL_FIX in message and "PRESSPLAY_TOKEN_FILE" in message
+    caplog.clear()
+    absent.write_text("")
+    with caplog.at_level(logging.INFO, logger="pressplay"):
+        assert warn_if_no_token(Settings(token_file=absent)) is False
+    assert "is empty" in caplog.records[0].getMessage()
+    caplog.clear()
+    absent.write_text("the-agent-token\n")
+    with caplog.at_level(logging.INFO, logger="pressplay"):
+        assert warn_if_no_token(Settings(token_file=absent)) is True
+    assert not caplog.records
+
+
+def test_each_refusal_is_logged_without_the_token_at_most_once_a_minute_per_reason(
+    sidecar: Sidecar, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = body_for(make_template("testEcho", {}))
+    with caplog.at_level(logging.INFO, logger="pressplay"):
+        for _ in range(3):
+            assert post(sidecar, body, token="Bearer not-the-token-but-close").status_code == 403
+        assert post(sidecar, body, token=None).status_code == 403
+    lines = [r for r in caplog.records if r.name == "pressplay.server"]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
+    assert "does not match" in lines[0].getMessage() and "Authorization" in lines[1].getMessage()
+    assert all(getattr(r, "http_status", None) == 403 for r in lines)
+    text = " ".join(r.getMessage() + repr(r.__dict__) for r in lines)
+    assert sidecar.token not in text and "not-the-token-but-close" not in text
+
+
+def test_the_refusal_log_counts_the_calls_it_kept_quiet_about(caplog: pytest.LogCaptureFixture) -> None:
+    from pressplay.server import RefusalLog
+
+    refusals = RefusalLog(interval=0.2)
+    with caplog.at_level(logging.INFO, logger="pressplay"):
+        for _ in range(5):
+            refusals.refused(403, "missing 'Authorization: Bearer <token>' header", "127.0.0.1")
+        time.sleep(0.25)
+        refusals.refused(403, "missing 'Authorization: Bearer <token>' header", "127.0.0.1")
+    assert [getattr(r, "refused_since_last_line", None) for r in caplog.records] == [0, 4]
+    assert caplog.records[0].remote_addr == "127.0.0.1"  # type: ignore[attr-defined]

@@ -139,3 +139,22 @@ def test_metrics_exporter_comes_from_the_standard_variables(monkeypatch: pytest.
         monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
         telemetry.configure(force=True)
     assert not isinstance(telemetry._state["meter_provider"], MeterProvider)
+
+
+def test_without_exporters_the_sdk_is_never_imported_and_spans_still_carry_ids() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys;"
+        "[os.environ.pop(k, None) for k in list(os.environ) if k.startswith('OTEL_')];"
+        "from pressplay import telemetry; telemetry.configure();"
+        "cm = telemetry.execute_span('wf', 'argo', 't'); cm.__enter__();"
+        "outer = telemetry.current_trace_id();"
+        "child = telemetry.tracer().start_as_current_span('child'); child.__enter__();"
+        "print(bool(outer), outer == telemetry.current_trace_id(), any(m.startswith('opentelemetry.sdk') for m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "True", "False"]

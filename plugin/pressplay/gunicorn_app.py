@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -92,29 +93,75 @@ class _PressplayApplication(BaseApplication):  # type: ignore[misc]
         return load_app()
 
 
+#: gunicorn's exit code for a worker whose app could not be loaded: the master halts with it.
+APP_LOAD_ERROR = 4
+
+
 def load_app() -> Any:
     """A worker's app: settings from ``PRESSPLAY_*`` (validated by ``pressplay serve``), logging and
-    telemetry set up, and every installed step imported once, so a step that cannot be served
-    stops the sidecar at start-up with a message naming its package rather than failing a node."""
+    telemetry set up, a loud log line when the agent's token is missing, and every installed step
+    imported once in a forked child (:func:`check_steps_apart`), so a step that cannot be served
+    stops the sidecar at start-up with a message naming its package rather than failing a node,
+    while the worker itself imports a step (and the GitHub client) only when a call needs it."""
     from pressplay import telemetry
     from pressplay.config import load_settings, startup_problem
-    from pressplay.server import create_app
-    from pressplay.steps.registry import RegistryError, installed
+    from pressplay.server import create_app, warn_if_no_token
+    from pressplay.steps.registry import installed
 
     settings = load_settings()
     problem = startup_problem(settings)
     if problem is not None:
         print(f"pressplay serve: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(2)
+    steps = installed()
+    check_steps_apart(steps)
     telemetry.setup_logging(settings.log_level)
     telemetry.configure()
-    steps = installed()
-    try:
-        steps.load_all()
-    except RegistryError as exc:
-        print(f"pressplay serve: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
+    warn_if_no_token(settings)
     return create_app(settings, steps)
+
+
+def check_steps_apart(steps: Any) -> None:
+    """Import every step of ``steps`` in a forked child, so the worker keeps only the steps it serves.
+
+    Importing all of them costs the worker ~10 MiB (their models, their clients' modules) that an
+    agent's sidecar mostly never uses. The child shares the worker's memory until it exits; when a
+    step cannot be served it prints the reason (naming the package) and exits non-zero, and the
+    worker then exits with gunicorn's ``APP_LOAD_ERROR``, which halts the master: the sidecar stops
+    at start-up, as if the worker had imported the steps itself. Where ``fork`` does not exist the
+    worker imports them in process.
+    """
+    from pressplay.steps.registry import RegistryError
+
+    if not hasattr(os, "fork"):  # pragma: no cover - POSIX only
+        try:
+            steps.load_all()
+        except RegistryError as exc:
+            print(f"pressplay serve: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
+        return
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: import, report, exit without running any of the parent's cleanup
+        code = 0
+        try:
+            steps.load_all()
+        except RegistryError as exc:
+            print(f"pressplay serve: {exc}", file=sys.stderr, flush=True)
+            code = 2
+        except BaseException as exc:  # the child must always exit
+            print(f"pressplay serve: the step check failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            code = 2
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+
+    def reap() -> None:
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            os._exit(APP_LOAD_ERROR)
+
+    threading.Thread(target=reap, name="pressplay-step-check", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,8 @@ _MAX_SECRET_FILE = 64 * 1024
 
 _known: set[str] = set()
 _lock = threading.Lock()
+#: ``_known``, longest first, rebuilt when a secret is registered (read on every redaction, lock-free)
+_longest_first: tuple[str, ...] = ()
 
 
 def register(secret: str) -> None:
@@ -62,8 +64,10 @@ def register(secret: str) -> None:
     values = [secret]
     if "\n" in secret:  # not the PEM armor lines: they are no secret, and the PEM pattern needs them
         values += [s for line in secret.splitlines() if len(s := line.strip()) >= 16 and "-----" not in s]
+    global _longest_first
     with _lock:
         _known.update(v for v in values if len(v) >= 8)
+        _longest_first = tuple(sorted(_known, key=len, reverse=True))
 
 
 def register_environment(environ: Mapping[str, str]) -> list[str]:
@@ -94,9 +98,7 @@ def register_environment(environ: Mapping[str, str]) -> list[str]:
 
 
 def _registered(text: str) -> str:
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for secret in known:
+    for secret in _longest_first:
         if secret in text:
             text = text.replace(secret, MASK)
     return text

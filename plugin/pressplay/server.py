@@ -7,7 +7,8 @@ Endpoints:
 - ``GET /api/v1/openapi.json`` — the OpenAPI description of this endpoint, no auth.
 
 Answers: 200 with a reply (``{}`` for "not mine"); 400 malformed JSON or content type; 403 bad or
-missing token; 413 body too large. Never 404 on the execute path (it would disable the plugin for
+missing token (logged, at most one line per reason a minute, never with the token); 413 body too
+large. A sidecar that starts without its token says so at start (:func:`warn_if_no_token`). Never 404 on the execute path (it would disable the plugin for
 the whole workflow) and never a 500: :func:`pressplay.steps.execute.execute` turns an unexpected
 exception into Failed (a bug) or Running + requeue (a network error), logged with its trace id.
 """
@@ -17,8 +18,8 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import time
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
@@ -67,6 +68,55 @@ class TokenSource:
             return value, ""
 
 
+#: The fix for a sidecar without its token, in the start-up line and the refusals' log lines.
+MISSING_CREDENTIAL_FIX = (
+    "in a cluster, Argo's agent pod writes the token (its init container, before the sidecar starts) "
+    "and the plugin's sidecar reads it at /var/run/argo/token: run pressplay as the executor plugin's "
+    "sidecar; outside a cluster pass --token (PRESSPLAY_TOKEN) or point PRESSPLAY_TOKEN_FILE at a file "
+    "holding the token"
+)
+
+
+def warn_if_no_token(settings: Settings) -> bool:
+    """Log one error line at start when the agent's token cannot be read: every call would be refused
+    (403) until it can. True when the token is there."""
+    token, why = TokenSource(settings).get()
+    if token is None:
+        log.error(
+            "%s: every template.execute call will be refused (403) until it can be read. %s",
+            why,
+            MISSING_CREDENTIAL_FIX,
+            extra={"token_file": str(settings.token_file)},
+        )
+        return False
+    return True
+
+
+class RefusalLog:
+    """One log line per refusal reason at most every ``interval`` seconds, with the number of calls
+    refused for the same reason since the previous line (a misconfigured agent retries every node)."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def refused(self, status: int, reason: str, remote: str | None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last, quiet = self._seen.get(reason, (float("-inf"), 0))
+            if now - last < self.interval:
+                self._seen[reason] = (last, quiet + 1)
+                return
+            self._seen[reason] = (now, 0)
+        log.warning(
+            "refused a template.execute call (%d): %s",
+            status,
+            reason,
+            extra={"http_status": status, "remote_addr": remote or "", "refused_since_last_line": quiet},
+        )
+
+
 def _error(status: int, reason: str) -> Response:
     response = jsonify({"error": reason})
     response.status_code = status
@@ -83,7 +133,15 @@ def create_app(settings: Settings, steps: Registry | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     tokens = TokenSource(settings)
+    refusals = RefusalLog()
     app.extensions["pressplay.settings"] = settings
+    app.extensions["pressplay.refusals"] = refusals
+
+    def refuse(reason: str, no_token: bool = False) -> Response:
+        refusals.refused(
+            403, f"{reason}; {MISSING_CREDENTIAL_FIX}" if no_token else reason, request.remote_addr
+        )
+        return _error(403, reason)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -112,48 +170,40 @@ def create_app(settings: Settings, steps: Registry | None = None) -> Flask:
         expected, why = tokens.get()
         header = request.headers.get("Authorization", "")
         if expected is None:
-            return _error(403, why)
+            return refuse(why, no_token=True)
         if not header:
-            return _error(403, "missing 'Authorization: Bearer <token>' header")
+            return refuse("missing 'Authorization: Bearer <token>' header")
         if not header.startswith("Bearer ") or not hmac.compare_digest(
             header[len("Bearer ") :].strip().encode(), expected.encode()
         ):
-            return _error(403, "bearer token does not match the sidecar's token file")
+            return refuse("bearer token does not match the sidecar's token file")
         if request.mimetype != "application/json":
             return _error(400, f"Content-Type must be application/json, got {request.mimetype or 'none'!r}")
         length = request.content_length
         if length is not None and length > settings.max_body_bytes:
             return _error(413, f"request body larger than {settings.max_body_bytes} bytes")
         raw = request.get_data(cache=False)
-        try:
-            body = _loads(raw)
-        except ValueError as exc:
-            return _error(400, f"malformed JSON: {exc}")
-        if not isinstance(body, dict):
-            return _error(400, "request body must be a JSON object with 'workflow' and 'template'")
-        try:
-            parsed = ExecuteRequest.model_validate(body)
+        if not raw:
+            return _error(400, "malformed JSON: empty body")
+        try:  # parsed and validated in one pass by pydantic-core, from the bytes
+            parsed = ExecuteRequest.model_validate_json(raw)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            return _error(400, f"not an ExecuteTemplateArgs body: {loc}: {first['msg']}")
+            return _error(400, _why_not(exc))
         reply = handle(parsed, settings, steps)
-        return jsonify(reply.to_json())
+        return Response(reply.to_json_bytes(), mimetype="application/json")
 
     return app
 
 
-def _loads(raw: bytes) -> Any:
-    import json
-
-    if not raw:
-        raise ValueError("empty body")
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise ValueError("body is not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+def _why_not(exc: ValidationError) -> str:
+    """One line for a body that is not an ExecuteTemplateArgs object."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return f"malformed JSON: {first['msg'].removeprefix('Invalid JSON: ')}"
+    if first["type"] == "model_type" and not first["loc"]:
+        return "request body must be a JSON object with 'workflow' and 'template'"
+    loc = ".".join(str(p) for p in first["loc"])
+    return f"not an ExecuteTemplateArgs body: {loc}: {first['msg']}"
 
 
 def handle(req: ExecuteRequest, settings: Settings, steps: Registry | None = None) -> ExecuteReply:

@@ -9,9 +9,11 @@
 
 Exporters follow the standard ``OTEL_*`` variables (``OTEL_TRACES_EXPORTER``, ``OTEL_METRICS_EXPORTER``:
 ``otlp``, ``console`` or ``none``; ``OTEL_EXPORTER_OTLP_ENDPOINT`` alone selects OTLP for both). With
-none set nothing is exported and nothing is recorded: spans are sampled out (they still get ids, so
-log lines carry a trace id) and the meter is the API's no-op meter, so an unobserved sidecar pays
-nothing for either. Tests call :func:`configure` with in-memory exporters.
+none set nothing is exported and nothing is recorded: each span is the API's non-recording span
+with fresh ids (children share their parent's trace id, so log lines carry a trace id) and the meter
+is the API's no-op meter, so an unobserved sidecar pays nothing for either and never imports the
+OTEL SDK (~2.5 MiB); the SDK is imported when an exporter is configured. Tests call
+:func:`configure` with in-memory exporters.
 """
 
 from __future__ import annotations
@@ -19,20 +21,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.util import types as otel_types
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 LOGGER_NAME = "pressplay"
 _lock = threading.Lock()
@@ -93,6 +96,44 @@ def _otlp_missing() -> None:
     )
 
 
+class _IdsOnlyTracer(trace.NoOpTracer):
+    """The tracer of a sidecar that exports no spans: every span is a non-recording span with valid
+    ids (a new trace id at the root, the parent's below it), so log lines still carry a trace id."""
+
+    def start_span(
+        self,
+        name: str,
+        context: otel_context.Context | None = None,
+        kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+        attributes: otel_types.Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context()
+        trace_id = parent.trace_id if parent.is_valid else random.getrandbits(128) or 1
+        span_id = random.getrandbits(64) or 1
+        return trace.NonRecordingSpan(trace.SpanContext(trace_id, span_id, is_remote=False))
+
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: otel_context.Context | None = None,
+        kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+        attributes: otel_types.Attributes = None,
+        links: Sequence[trace.Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[trace.Span]:
+        span = self.start_span(name, context)
+        with trace.use_span(span, end_on_exit=False) as current:
+            yield current
+
+
 def _otel_exporter_from_env() -> SpanExporter | None:
     wanted = _wanted("traces")
     if not wanted:
@@ -131,6 +172,8 @@ def _metric_reader_from_env() -> MetricReader | None:
             _otlp_missing()
             return None
         exporter = OTLPMetricExporter()
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
     return PeriodicExportingMetricReader(exporter)
 
 
@@ -141,31 +184,43 @@ def configure(
     force: bool = False,
 ) -> None:
     """Set up the tracer and meter providers once per process (tests pass in-memory exporters)."""
+    if _state.get("configured") and not force:  # the hot path: no lock once configured
+        return
     with _lock:
         if _state.get("configured") and not force:
             return
-        resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "pressplay")})
+        service = {"service.name": os.environ.get("OTEL_SERVICE_NAME", "pressplay")}
         exporter = span_exporter or _otel_exporter_from_env()
-        # Without an exporter nobody reads the spans: sample none, so each call gets a cheap
-        # non-recording span that still carries a valid trace id for the log lines.
-        sampler = None if exporter is not None else ALWAYS_OFF
-        provider = TracerProvider(resource=resource, sampler=sampler)
-        if exporter is not None:
+        provider: Any = None
+        tracer: trace.Tracer
+        if exporter is None:
+            # Without an exporter nobody reads the spans: non-recording spans that still carry a
+            # valid trace id for the log lines, and no SDK.
+            tracer = _IdsOnlyTracer()
+        else:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+            provider = TracerProvider(resource=Resource.create(service))
             processor = SimpleSpanProcessor(exporter) if span_exporter else BatchSpanProcessor(exporter)
             provider.add_span_processor(processor)
+            tracer = provider.get_tracer("pressplay")
         reader = metric_reader or _metric_reader_from_env()
         old = _state.get("meter_provider")
-        if isinstance(old, MeterProvider):
+        if old is not None and hasattr(old, "shutdown"):
             old.shutdown()
         # Without a reader nobody reads the metrics: the API's no-op meter records nothing, for free.
-        meter_provider: metrics.MeterProvider = (
-            MeterProvider(resource=resource, metric_readers=[reader])
-            if reader is not None
-            else metrics.NoOpMeterProvider()
-        )
+        meter_provider: metrics.MeterProvider
+        if reader is not None:
+            from opentelemetry.sdk.metrics import MeterProvider
+            from opentelemetry.sdk.resources import Resource
+
+            meter_provider = MeterProvider(resource=Resource.create(service), metric_readers=[reader])
+        else:
+            meter_provider = metrics.NoOpMeterProvider()
         _state.update(
-            configured=True,
-            tracer=provider.get_tracer("pressplay"),
+            tracer=tracer,
             tracer_provider=provider,
             meter_provider=meter_provider,
             meter=meter_provider.get_meter("pressplay"),
@@ -177,6 +232,7 @@ def configure(
         _state["outcomes"] = meter.create_counter(
             "pressplay.step.outcomes", description="template.execute replies by step and phase"
         )
+        _state["configured"] = True  # last: the lock-free readers above see a complete state
 
 
 def tracer() -> trace.Tracer:

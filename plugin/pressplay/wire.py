@@ -82,6 +82,10 @@ class ExecuteReply(_Exact):
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
+    def to_json_bytes(self) -> bytes:
+        """The reply as the sidecar sends it (compact JSON, no nulls), serialised by pydantic-core."""
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
 
 NOT_MINE = ExecuteReply()
 MAX_MESSAGE = 4000

@@ -394,3 +394,36 @@ def test_installation_token_for_git_is_fresh_and_scoped(emu: GitHubEmulator, cli
     exchanges = [r for r in _routes(emu) if r[1] == "/app/installations/{installation_id}/access_tokens"]
     assert len(exchanges) == 2
     assert all(r[2] == "jwt" for r in exchanges)
+
+
+def test_importing_the_client_layer_leaves_githubkit_and_httpx_for_the_first_app_call() -> None:
+    """A sidecar that polls pays for githubkit/httpx (~10 MiB) only once it mints a token."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pressplay.github, pressplay.steps.checks;"
+        "print(sorted(m for m in ('githubkit', 'httpx') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_same_settings_see_a_rotated_key_within_the_recheck_interval(
+    emu: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pressplay.github import _client
+
+    reset_clients()
+    settings = emu.settings()
+    first = clients_for(settings)
+    assert clients_for(settings) is first  # the hot path: no stat of the key file
+    assert emu.private_key_file is not None
+    text = emu.private_key_file.read_bytes()
+    time.sleep(0.01)
+    emu.private_key_file.write_bytes(text + b"\n")
+    monkeypatch.setattr(_client, "KEY_RECHECK_S", 0.0)
+    assert clients_for(settings) is not first
+    reset_clients()

@@ -6,20 +6,17 @@ import hashlib
 import json as jsonlib
 import logging
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 import urllib3
-from githubkit import AppAuthStrategy, GitHub
-from githubkit.cache import MemCacheStrategy
-from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from pydantic import SecretStr
@@ -33,6 +30,11 @@ from pressplay.github._errors import (
 )
 from pressplay.github._routes import route_template
 from pressplay.types import _check_repo, parse_timestamp
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pressplay.github._app import AppSession
 
 log = logging.getLogger("pressplay.github")
 
@@ -106,22 +108,6 @@ class _RateLimit:
     reset: float
 
 
-class _NoCloseTransport(httpx.BaseTransport):
-    """Shares one connection pool between the short-lived httpx clients githubkit makes per request."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:  # githubkit closes its client after every request; keep the pool
-        pass
-
-    def really_close(self) -> None:
-        self._inner.close()
-
-
 _Cached = tuple[str, int, Any, dict[str, str]]
 
 
@@ -174,10 +160,11 @@ _rate_gauges: dict[str, _RateLimit] = {}
 
 
 def _instruments() -> dict[str, Any]:
+    meter = telemetry.meter()
+    if _metrics.get("meter") is meter:  # the hot path: no lock once the instruments exist
+        return _metrics
     with _metrics_lock:
-        meter = telemetry.meter()
         if _metrics.get("meter") is not meter:
-            _metrics["meter"] = meter
             _metrics["calls"] = meter.create_counter(
                 "pressplay.github.calls",
                 description="GitHub REST/GraphQL calls by route template, method and status",
@@ -191,6 +178,7 @@ def _instruments() -> dict[str, Any]:
                 callbacks=[_observe_rate_limits],
                 description="GitHub core rate limit remaining, per installation",
             )
+            _metrics["meter"] = meter  # last: lock-free readers see complete instruments
         return _metrics
 
 
@@ -237,9 +225,11 @@ class GitHubClients:
     """GitHub access for one App configuration: one per process and settings (see :func:`clients_for`).
 
     Thread-safe. Holds the App's private key, the installation-token cache (private to this object),
-    the installation-id cache, the ETag cache, rate-limit bookkeeping and two connection pools: the
-    App's own calls (its JWT) go through githubkit; the installation's calls, the hot path of every
-    step, go straight through one kept-alive urllib3 pool.
+    the installation-id cache, the ETag cache, rate-limit bookkeeping and the connections: the App's
+    own calls (its JWT) go through githubkit, imported on the first of them (:mod:`._app`); the
+    installation's calls, the hot path of every step, go straight through one kept-alive urllib3 pool
+    to the API's host (a redirect is followed through a pool manager, which drops the credentials
+    when it leaves the host).
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
@@ -255,16 +245,21 @@ class GitHubClients:
         )
         self._fixed_installation = settings.github_installation_id
         self.__private_key = _read_private_key(settings.github_private_key_file, settings.github_private_key)
-        self._transport = _NoCloseTransport(transport or httpx.HTTPTransport(retries=0))
+        self._app_transport = transport
+        self._app: AppSession | None = None
+        # no retries (the requeue retries); follow GitHub's redirects (renamed repositories), and
+        # urllib3 drops the Authorization header when a redirect leaves the host
+        retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
+        timeout = urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT)
         self._pool = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=POOL_CONNECTIONS,
-            block=False,
-            # no retries (the requeue retries); follow GitHub's redirects (renamed repositories), and
-            # urllib3 drops the Authorization header when a redirect leaves the host
-            retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5),
-            timeout=urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT),
+            num_pools=4, maxsize=POOL_CONNECTIONS, block=False, retries=retries, timeout=timeout
         )
+        # The hot path: the API host's own pool, used without the pool manager's per-request URL
+        # parsing and pool lookup; redirects (rare) are handed to the manager above.
+        self._api_pool = urllib3.connection_from_url(
+            self.api_url, maxsize=POOL_CONNECTIONS, block=False, retries=retries, timeout=timeout
+        )
+        self._api_prefix = urlsplit(self.api_url).path.rstrip("/")
         self._lock = threading.RLock()
         self._installations: dict[str, int] = {}
         self._tokens: dict[TokenScope, tuple[str, float]] = {}
@@ -274,17 +269,15 @@ class GitHubClients:
         self._bot_login: str | None = None
         self._app_slug: str | None = None
         self.etags = _EtagCache()
-        self._app_gh: GitHub[Any] = GitHub(
-            AppAuthStrategy(self.app_id, self.__private_key),
-            base_url=self.api_url + "/",
-            timeout=REQUEST_TIMEOUT,
-            transport=self._transport,
-            # githubkit's default cache is process-wide: keep this App's JWTs to this object
-            cache_strategy=MemCacheStrategy(),
-            http_cache=False,
-            auto_retry=False,
-            user_agent=USER_AGENT,
-        )
+
+    def _app_session(self) -> AppSession:
+        """githubkit's client for the App's own calls, built (and githubkit imported) on first use."""
+        with self._lock:
+            if self._app is None:
+                from pressplay.github._app import AppSession
+
+                self._app = AppSession(self.app_id, self.__private_key, self.api_url, self._app_transport)
+            return self._app
 
     # -- installation tokens -------------------------------------------------------------------
     def _token(self, scope: TokenScope) -> str:
@@ -332,8 +325,11 @@ class GitHubClients:
                 self._tokens.pop(scope, None)
 
     def close(self) -> None:
-        """Close both connection pools (tests; a process normally keeps them)."""
-        self._transport.really_close()
+        """Close the connection pools (tests; a process normally keeps them)."""
+        with self._lock:
+            if self._app is not None:
+                self._app.close()
+        self._api_pool.close()
         self._pool.clear()
 
     def __repr__(self) -> str:  # never show the key
@@ -465,10 +461,10 @@ class GitHubClients:
                 raise GitHubTemporaryError(
                     f"GitHub {method} {route} {exc.what}; retrying", 10.0, route=route
                 ) from None
-            except GitHubException as exc:
-                span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+            except AppAuthFailed as exc:
+                span.set_status(trace.StatusCode.ERROR, exc.kind)
                 raise GitHubPermanentError(
-                    f"GitHub {method} {route} could not be authenticated ({type(exc).__name__}); "
+                    f"GitHub {method} {route} could not be authenticated ({exc.kind}); "
                     f"check the GitHub App settings: {_SETTINGS_HINT}"
                 ) from None
             status = raw.status
@@ -517,17 +513,7 @@ class GitHubClients:
         json: Any,
         headers: Mapping[str, str] | None,
     ) -> _Raw:
-        try:
-            resp = self._app_gh.request(
-                method, url, params=params, json=json, headers=dict(headers or {})
-            ).raw_response
-        except RequestFailed as exc:
-            resp = exc.response.raw_response
-        except RequestTimeout:
-            raise _Unanswered("timeout", f"timed out after {REQUEST_TIMEOUT:.0f}s") from None
-        except RequestError as exc:
-            raise _unanswered(exc.exc) from None
-        return _Raw(resp.status_code, httpx.Headers(resp.headers), resp.content, str(resp.url))
+        return self._app_session().request(method, url, params, json, headers)
 
     def _as_installation(
         self,
@@ -539,9 +525,12 @@ class GitHubClients:
         headers: Mapping[str, str] | None,
     ) -> _Raw:
         token = self._token(scope)
-        full = url if url.startswith(("http://", "https://")) else self.api_url + url
+        absolute = url.startswith(("http://", "https://"))
+        full = url if absolute else self.api_url + url
+        query = ""
         if params:
-            full += ("&" if "?" in full else "?") + urlencode(params)
+            query = ("&" if "?" in full else "?") + urlencode(params)
+            full += query
         sent = {
             "Accept": "application/vnd.github+json",
             "Accept-Encoding": "gzip",
@@ -555,7 +544,21 @@ class GitHubClients:
             payload = jsonlib.dumps(json, separators=(",", ":")).encode()
             sent["Content-Type"] = "application/json"
         try:
-            resp = self._pool.request(method, full, body=payload, headers=sent)
+            if not absolute:
+                target = self._api_prefix + url + query
+            elif full.startswith(self.api_url + "/"):
+                target = self._api_prefix + full[len(self.api_url) :]
+            else:
+                target = ""
+            resp = None
+            if target:
+                resp = self._api_pool.urlopen(
+                    method, target, body=payload, headers=sent, redirect=False, assert_same_host=False
+                )
+                if resp.get_redirect_location():
+                    resp = None  # renamed or moved: the manager follows it (and guards the credentials)
+            if resp is None:
+                resp = self._pool.request(method, full, body=payload, headers=sent)
         except urllib3.exceptions.MaxRetryError as exc:
             raise _unanswered(exc.reason) from None
         except urllib3.exceptions.HTTPError as exc:
@@ -573,6 +576,14 @@ class _Raw:
     url: str
 
 
+class AppAuthFailed(Exception):
+    """githubkit could not sign or send one of the App's own calls (the kind is its exception's name)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
 class _Unanswered(Exception):
     """No answer from GitHub (timeout, refused or reset connection): always temporary."""
 
@@ -583,10 +594,16 @@ class _Unanswered(Exception):
 
 
 def _unanswered(exc: BaseException | None) -> _Unanswered:
-    if isinstance(exc, (httpx.TimeoutException, urllib3.exceptions.TimeoutError, TimeoutError)):
+    timeouts: tuple[type[BaseException], ...] = (urllib3.exceptions.TimeoutError, TimeoutError)
+    transport: tuple[type[BaseException], ...] = (urllib3.exceptions.HTTPError, OSError)
+    httpx = sys.modules.get("httpx")  # only the App's calls (githubkit) use it, once it is imported
+    if httpx is not None:
+        timeouts += (httpx.TimeoutException,)
+        transport += (httpx.TransportError,)
+    if isinstance(exc, timeouts):
         return _Unanswered("timeout", f"timed out after {REQUEST_TIMEOUT:.0f}s")
     name = type(exc).__name__ if exc is not None else "unknown"
-    if isinstance(exc, (httpx.TransportError, urllib3.exceptions.HTTPError, OSError)):
+    if isinstance(exc, transport):
         return _Unanswered(name, f"could not reach GitHub ({name})")
     return _Unanswered(name, f"failed before GitHub answered ({name})")
 
@@ -606,7 +623,7 @@ def _api_path(url: str, api_url: str) -> str:
     if url.startswith(api_url):
         url = url[len(api_url) :]
     elif "://" in url:
-        url = httpx.URL(url).path
+        url = urlsplit(url).path
     return url.split("?", 1)[0] or "/"
 
 
@@ -654,7 +671,7 @@ class RepoClient:
         if path.startswith(("http://", "https://")):
             if not path.startswith(self.clients.api_url + "/"):
                 raise GitHubPermanentError(
-                    f"refusing to send GitHub credentials to {httpx.URL(path).host!r}: not under "
+                    f"refusing to send GitHub credentials to {urlsplit(path).hostname!r}: not under "
                     f"PRESSPLAY_GITHUB_API_URL"
                 )
             return path
@@ -869,24 +886,40 @@ def _settings_key(settings: Settings) -> tuple[Any, ...]:
     )
 
 
+#: How long :func:`clients_for` trusts its last answer for the same settings object before it looks
+#: at the key file again (a rotated key is picked up within this many seconds).
+KEY_RECHECK_S = 1.0
+#: (settings object, monotonic time of the check, clients): the last answer of :func:`clients_for`
+_last: tuple[Settings, float, GitHubClients] | None = None
+
+
 def clients_for(settings: Settings) -> GitHubClients:
-    """The process-wide :class:`GitHubClients` for these settings (a rotated key file gets a new one).
+    """The process-wide :class:`GitHubClients` for these settings (a rotated key file gets a new one,
+    noticed within :data:`KEY_RECHECK_S`).
 
     Raises :class:`GitHubPermanentError` naming PRESSPLAY_GITHUB_APP_ID / PRESSPLAY_GITHUB_PRIVATE_KEY_FILE
     when the App is not configured or the key cannot be read.
     """
+    global _last
+    last = _last  # one read of an immutable tuple: safe without the lock
+    now = time.monotonic()
+    if last is not None and last[0] is settings and now - last[1] < KEY_RECHECK_S:
+        return last[2]  # the hot path: every step call of a sidecar passes the same settings
     key = _settings_key(settings)
     with _clients_lock:
         found = _clients.get(key)
         if found is None:
             found = GitHubClients(settings)
             _clients[key] = found
+        _last = (settings, now, found)
         return found
 
 
 def reset_clients() -> None:
     """Forget every cached clients object (tests)."""
+    global _last
     with _clients_lock:
         for clients in _clients.values():
             clients.close()
         _clients.clear()
+        _last = None
