@@ -32,7 +32,9 @@ def _bool(value: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pressplay agent", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="pressplay agent", description=__doc__.split("\n\n")[0].replace("``", "")
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_ in PHASES.items():
         _add_step_options(
@@ -90,7 +92,11 @@ def main(argv: Sequence[str]) -> int:
             print(f"pressplay agent profiles: {exc}", file=sys.stderr)
             return 2
         for name, profile in sorted(found.items()):
-            gates = ", ".join(g.name for g in profile.gates) or "no gates"
+            names = [g.name for g in profile.gates if g.language is None]
+            languages = list(dict.fromkeys(g.language for g in profile.gates if g.language))
+            if languages:  # an `auto` preset: the gates of the repository's language(s)
+                names.insert(0, f"auto ({'|'.join(languages)}, or PRESSPLAY_GATES)")
+            gates = ", ".join(names) or "no gates"
             command = profile.command[0] if profile.command else "(gates only)"
             print(f"{name}: {command}; {gates}")
         return 0
