@@ -22,7 +22,10 @@ DEFAULT_STATE_DIR = Path(".pressplay-demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pressplay demo", description=__doc__.split("\n\n")[0])
+    # help text is plain text: the docstring's reStructuredText literals lose their backticks
+    parser = argparse.ArgumentParser(
+        prog="pressplay demo", description=__doc__.split("\n\n")[0].replace("``", "")
+    )
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default ./.pressplay-demo")
     parser.add_argument(
         "--reset", action="store_true", help="delete the state directory first and start over"
@@ -40,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--faults",
         default="",
-        help="make the scripted agent misbehave: lint:N, lint-once:N, ci:N, ci-unfixable:N (comma-separated)",
+        help="make the scripted agent misbehave on task N: lint:N, lint-once:N, ci:N, ci-unfixable:N "
+        "(comma-separated)",
     )
     parser.add_argument("--until", help="stop every task before this step of the task pipeline (e.g. merge)")
     parser.add_argument("--prompt-mod", default="", help="text put in front of every agent prompt")
@@ -86,6 +90,14 @@ def main(argv: Sequence[str]) -> int:
         return 2
     if args.sample == "rust" and (shutil.which("cargo") is None):
         print("pressplay demo: --sample rust needs cargo (with clippy and rustfmt) on PATH", file=sys.stderr)
+        return 2
+    from pressplay.demo.sample import TASKS
+    from pressplay.demo.scripted_agent import parse_faults
+
+    try:
+        parse_faults(args.faults, (str(task["id"]) for task in TASKS))
+    except ValueError as exc:
+        print(f"pressplay demo: {exc}", file=sys.stderr)
         return 2
     comments = _parse_comments(args.comment)
     if isinstance(comments, str):

@@ -27,6 +27,8 @@ from pressplay.demo.world import ARGOCD_NAMESPACE, World, app_for
 from pressplay.types import decode_b64_text
 
 BASE = "main"
+#: the sample's backlog file (press-play's tasksPath)
+TASKS_PATH = ".taskmaster/tasks/tasks.json"
 MERGE_METHOD = "squash"
 CI_FIX_ATTEMPTS = 2
 #: A wait that has not settled after this many calls is reported as stuck (the demo's waits settle in a few).
@@ -36,7 +38,12 @@ DEBOUNCE_MAX_POLLS = 5000
 
 
 class StepFailed(Exception):
-    """A step of a task failed; the task stops (and reports on its PR)."""
+    """A step of a task failed; the task stops (and reports on its PR). ``link``: where to read more
+    (a gate report), printed whole after the first line of the message."""
+
+    def __init__(self, message: str, link: str = "") -> None:
+        super().__init__(message)
+        self.link = link
 
 
 @dataclass
@@ -63,6 +70,8 @@ class _TaskState:
     number: int | None = None
     head_sha: str = ""
     verdict: str = ""
+    #: a comment the current step posted on the PR (shown after the step's line)
+    posted: str = ""
 
     @property
     def task_id(self) -> str:
@@ -210,17 +219,22 @@ class Demo:
             except StepFailed as exc:
                 state.report.outcome = f"failed at {step}"
                 state.report.message = str(exc)
-                self.line(tag, step, "failed", _first_line(str(exc)))
+                self.line(tag, step, "failed", _first_line(str(exc)), exc.link)
                 if state.number is not None:
                     self.report_stopped(state, step, str(exc))
                 return
             self.line(tag, step, outcome, detail, link)
+            if state.posted:  # a comment this step posted on the PR: show its first lines
+                self.quote(state.posted)
+                state.posted = ""
 
     def _agent_step(self, state: _TaskState, step: str) -> tuple[str, str, str]:
         result = self.agent(state, AGENT_OF[step])
         if not result.ok:
             report = self.runs_dir / f"task-{state.task_id}" / AGENT_OF[step] / "outputs" / "report.md"
-            raise StepFailed(f"{result.status}: {_first_line(result.summary)} (report: {report})")
+            raise StepFailed(
+                f"{result.status}: {_first_line(result.summary)}\nreport: {report}", link=str(report)
+            )
         outcome = "existing" if result.status == "existing" else "ok"
         retried = f" (attempt {result.attempts}: the gates failed before)" if result.attempts > 1 else ""
         return outcome, f"{result.status}: {_first_line(result.summary)}{retried}", ""
@@ -229,7 +243,14 @@ class Demo:
         deps = [str(d) for d in _deps(state.item)]
         out = self.plugin(
             "dependencies",
-            {"repo": REPO, "task": state.task_id, "dependsOn": json.dumps(deps), "timeout": "2m"},
+            {
+                "repo": REPO,
+                "task": state.task_id,
+                "dependsOn": json.dumps(deps),
+                "base": BASE,
+                "tasksPath": TASKS_PATH,
+                "timeout": "2m",
+            },
             ["merged"],
         )
         return "ok", out.get("summary", ""), ""
@@ -331,7 +352,8 @@ class Demo:
             ["health", "syncStatus", "url"],
         )
         state.report.deploy = f"{out.get('syncStatus', '?')}/{out.get('health', '?')}"
-        return "ok", out.get("summary", ""), out.get("url", "")
+        summary, url = out.get("summary", ""), out.get("url", "")
+        return "ok", summary, "" if url and url in summary else url  # the summary may end with the link
 
     def step_acceptance_agent(self, state: _TaskState) -> tuple[str, str, str]:
         result = self.agent(state, "acceptance")
@@ -365,7 +387,16 @@ class Demo:
 
     def step_merge(self, state: _TaskState) -> tuple[str, str, str]:
         out = self.plugin(
-            "merge", {"repo": REPO, "number": state.number, "method": MERGE_METHOD, "timeout": "5m"}, ["sha"]
+            "merge",
+            # as task.yaml's merge: only the head that passed the gates (ready's sha) is merged
+            {
+                "repo": REPO,
+                "number": state.number,
+                "method": MERGE_METHOD,
+                "sha": state.head_sha,
+                "timeout": "5m",
+            },
+            ["sha"],
         )
         assert state.number is not None
         main = self.world.mirror_merge(
@@ -385,7 +416,17 @@ class Demo:
             {"repo": REPO, "number": state.number, "key": f"task-{state.task_id}/report", "body": body},
             ["url"],
         )
+        state.posted = body
         return "ok", "report comment on the PR", out.get("url", "")
+
+    def quote(self, text: str, lines: int = 4) -> None:
+        """The first ``lines`` lines of a comment posted on the PR, indented under its line."""
+        shown = [line for line in text.strip().splitlines() if line.strip()]
+        for line in shown[:lines]:
+            self.out.write(f"            > {line[:200]}\n")
+        if len(shown) > lines:
+            self.out.write(f"            > ... ({len(shown) - lines} more line(s) on the PR)\n")
+        self.out.flush()
 
     def report_stopped(self, state: _TaskState, step: str, message: str) -> None:
         body = (
@@ -404,6 +445,7 @@ class Demo:
         self.line(
             f"task {state.task_id}", ON_FAILURE_STEP, "ok", "report comment on the PR", out.get("url", "")
         )
+        self.quote(body)
 
     # -- pr-remediation --------------------------------------------------------------------------------
     def remediate(self, task_id: str, number: int, comment_id: int, body: str) -> StepResult | None:

@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from pressplay.demo.sample import TASKS
@@ -49,6 +50,38 @@ _RS = {
     "banner": ("banner", 'let greeting = greet(name);\n    format!("** {greeting} **")', "** Hello, Ada! **",
                "use crate::greeting::greet;\n\n"),
 }  # fmt: skip
+
+
+#: what ``--faults`` / ``PRESSPLAY_DEMO_FAULTS`` can make the scripted agent do, per task
+FAULT_KINDS = {
+    "lint": "the author's change fails the lint gate on every attempt",
+    "lint-once": "the author's first attempt fails the lint gate, the retry passes",
+    "ci": "CI fails once on the PR; the ci-remediator fixes it",
+    "ci-unfixable": "CI fails and the ci-remediator cannot fix it",
+}
+
+
+def parse_faults(raw: str, task_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """``kind:TASK`` items, comma-separated; raises ValueError naming the valid forms."""
+    tasks = [str(t) for t in task_ids]
+    forms = ", ".join(f"{kind}:N" for kind in FAULT_KINDS)
+    found = set()
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        kind, sep, task = item.partition(":")
+        if not sep or kind not in FAULT_KINDS:
+            raise ValueError(
+                f"--faults {item!r}: write KIND:TASK with KIND one of {forms} (N a task id: "
+                f"{', '.join(tasks)}), comma-separated"
+            )
+        if task not in tasks:
+            raise ValueError(
+                f"--faults {item!r}: the sample has no task {task!r}; its tasks are {', '.join(tasks)}"
+            )
+        found.add((kind, task))
+    return found
 
 
 def faults() -> set[tuple[str, str]]:
