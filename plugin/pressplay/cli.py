@@ -1,9 +1,11 @@
 """The ``pressplay`` command.
 
 Subcommands: ``serve`` (the sidecar), ``plugin-configmap`` (ExecutorPlugin ConfigMap from
-plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered manifests), ``agent``
-(the agent-step entrypoint), ``git-credential`` (git credential helper), ``demo`` (a whole task
-lifecycle on one machine). Heavy subcommands live in their own modules and are imported on use.
+plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered manifests), ``schema``
+(JSON Schema of the steps' arguments, for editors), ``agent`` (the agent-step entrypoint),
+``git-credential`` (git credential helper), ``demo`` (a whole task lifecycle on one machine),
+``github-emulator`` (a local GitHub for ``serve --dev``). Heavy subcommands live in their own
+modules and are imported on use.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "demo": (
         "pressplay.demo.cli:main",
         "run press-play end to end on this machine, with emulators (pip install 'pressplay[testing]')",
+    ),
+    "schema": (
+        "pressplay.lint.schema:main",
+        "write a JSON Schema of every step's arguments, for editors (yaml-language-server)",
+    ),
+    "github-emulator": (
+        "pressplay.testing.dev:main",
+        "start a GitHub emulator for serve --dev: its URL and a ready App key (pip install 'pressplay[testing]')",
     ),
 }
 
@@ -116,6 +126,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_dev_banner(
             settings.host, settings.port, settings.token.get_secret_value() if settings.token else ""
         )
+        if not settings.github_app_id:
+            print(
+                "no GitHub App configured: steps that call GitHub will fail. For a local GitHub run "
+                "`pressplay github-emulator` and pass the flags it prints.\n",
+                flush=True,
+            )
     # Flags become PRESSPLAY_* variables of the gunicorn process, whose workers build the same Settings.
     env = dict(os.environ)
     for key, value in overrides.items():
@@ -201,12 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _serve_parser(sub)
     p = sub.add_parser(
-        "plugin-configmap", help="write the ExecutorPlugin ConfigMap generated from plugin.yaml"
+        "plugin-configmap",
+        help="write the ExecutorPlugin ConfigMap generated from plugin.yaml",
+        description="Write the ExecutorPlugin ConfigMap Argo reads (what `argo executor-plugin build` "
+        "makes) from plugin.yaml, the sidecar's definition, into OUT_DIR.",
     )
     p.add_argument("--plugin-yaml", type=Path, default=Path("plugin.yaml"), help="default ./plugin.yaml")
     p.add_argument("--out-dir", type=Path, default=Path("manifests/plugin"), help="default manifests/plugin")
-    p = sub.add_parser("docs", help="regenerate the generated parts of docs/ (step argument tables)")
-    p.add_argument("--docs-dir", default="docs")
+    p = sub.add_parser(
+        "docs",
+        help="regenerate the generated parts of docs/ (step argument tables)",
+        description="Regenerate the argument table of each step's page (docs/steps/<key>.md, between the "
+        "GENERATED ARGS markers) from the step's argument model; --check only reports stale pages.",
+    )
+    p.add_argument("--docs-dir", default="docs", help="the docs folder holding steps/ (default docs)")
     p.add_argument(
         "--step", action="append", help="only this step key (repeatable; default: every installed step)"
     )

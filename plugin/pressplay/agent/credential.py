@@ -159,7 +159,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         args = build_parser().parse_args(list(argv))
     except SystemExit as exc:
-        return int(exc.code or 2)
+        return exc.code if isinstance(exc.code, int) else 2  # --help exits 0, a usage error 2
     if not _REPO_RE.match(args.repo):
         print(f"pressplay git-credential: --repo {args.repo!r} is not owner/name", file=sys.stderr)
         return 2

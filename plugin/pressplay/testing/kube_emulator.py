@@ -519,7 +519,9 @@ class KubeEmulator:
                     return fault
         return None
 
-    def _answer_config_map(self, method: str, namespace: str, name: str) -> tuple[int, JsonObject, dict[str, str]]:
+    def _answer_config_map(
+        self, method: str, namespace: str, name: str
+    ) -> tuple[int, JsonObject, dict[str, str]]:
         if method != "GET":
             return 405, status_object(405, "MethodNotAllowed", "the emulator serves ConfigMaps read-only"), {}
         details = {"name": name, "kind": "configmaps"}

@@ -19,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pressplay.testing.github_emulator._api import CONCLUSIONS, STATUS_STATES
 from pressplay.testing.github_emulator._model import (
     CheckApp,
     CheckRun,
@@ -124,6 +125,23 @@ class _Scheduled:
 
 
 PushHook = Callable[[str, str, str, str | None], None]
+
+
+def _check_conclusion(conclusion: str, where: str) -> None:
+    """Only the conclusions GitHub gives a check run (a typo such as ``passed`` would never settle CI)."""
+    if conclusion not in CONCLUSIONS:
+        raise ValueError(
+            f"{where}: {conclusion!r} is not a check run conclusion GitHub has; use one of "
+            f"{', '.join(sorted(CONCLUSIONS))}"
+        )
+
+
+def _check_status_state(state: str, where: str) -> None:
+    if state not in STATUS_STATES:
+        raise ValueError(
+            f"{where}: {state!r} is not a commit status state GitHub has; use one of "
+            f"{', '.join(sorted(STATUS_STATES))}"
+        )
 
 
 class GitHubEmulator:
@@ -534,6 +552,10 @@ class GitHubEmulator:
         GETs that read checks/statuses/runs of the repository."""
         checks = dict(checks if checks is not None else {"build": "success"})
         statuses = dict(statuses or {})
+        for name, conclusion in checks.items():
+            _check_conclusion(conclusion, f"simulate_ci check {name!r}")
+        for context, state in statuses.items():
+            _check_status_state(state, f"simulate_ci status {context!r}")
         branch_re = re.compile(branches)
         poll_path = rf"^/repos/{re.escape(repo)}/(commits/.+/(check-runs|check-suites|status|statuses)|actions/runs.*)$"
 
@@ -1016,6 +1038,7 @@ class GitHubEmulator:
         target_url: str | None = None,
         creator: str = "ci-bot",
     ) -> int:
+        _check_status_state(state, f"add_status {context!r}")
         with self.lock:
             repo_state = self._repo(repo)
             entry = StatusEntry(
@@ -1097,6 +1120,8 @@ class GitHubEmulator:
         output: Mapping[str, Any] | None = None,
     ) -> int:
         """A check run on ``ref`` by ``app`` (``"github-actions"`` or our App's slug); returns its id."""
+        if conclusion is not None:
+            _check_conclusion(conclusion, f"add_check_run {name!r}")
         with self.lock:
             state = self._repo(repo)
             check_app = self.app if app == self.app_slug else self.actions_app
@@ -1114,6 +1139,7 @@ class GitHubEmulator:
     def complete_check_run(
         self, repo: str, run_id: int, conclusion: str = "success", *, summary: str | None = None
     ) -> None:
+        _check_conclusion(conclusion, "complete_check_run")
         with self.lock:
             run = self._repo(repo).check_runs[run_id]
             run.status = "completed"
