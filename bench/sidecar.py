@@ -381,6 +381,7 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
             if not idle:
                 assert srv.proc is not None
                 time.sleep(1.0)
+                _settled(srv.proc.pid, 1 + (serve.workers or 1))
                 idle = tree_memory(srv.proc.pid)
     flask_idle: dict[str, Any] = {}
     flask_times: list[float] = []
@@ -426,6 +427,16 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
     return result
 
 
+def _settled(pid: int, processes: int, deadline_s: float = 15.0) -> None:
+    """Wait until the tree is down to ``processes`` (master and workers): the worker's forked
+    step check (gunicorn_app.check_steps_apart) has exited."""
+    from bench.common import process_tree
+
+    end = time.monotonic() + deadline_s
+    while len(process_tree(pid)) > processes and time.monotonic() < end:
+        time.sleep(0.1)
+
+
 def _loaded_memory(serve: Serve, token: str) -> dict[str, Any] | None:
     """The tree's memory at rest after the poll-304 warm-up polls (the GitHub client loaded, a token
     minted, the ETag cache filled); None without the GitHub emulator."""
@@ -436,6 +447,7 @@ def _loaded_memory(serve: Serve, token: str) -> dict[str, Any] | None:
     with poll_304_server(serve)(token) as (srv, _body, _counters):
         assert srv.proc is not None
         time.sleep(1.0)
+        _settled(srv.proc.pid, 1 + (serve.workers or 1))
         return tree_memory(srv.proc.pid)
 
 
