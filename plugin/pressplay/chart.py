@@ -295,6 +295,7 @@ class Source:
     settings_help: dict[str, str]
     images: dict[str, tuple[str, str]]  # sidecar/agent -> (repository, tag)
     namespace: str
+    agent_variants: dict[str, list[dict[str, Any]]]  # manifests/agents/<name> component -> core with it
 
 
 def _comments(text: str) -> dict[str, str]:
@@ -384,6 +385,16 @@ def read_source(manifests: Path, kubectl: str | None = None) -> Source:
         if sorted(map(_key, whole)) != sorted(map(_key, combined)):
             raise ChartError("manifests/ is not manifests/core plus the components it lists")
         images = _images(parts[CORE])
+        variants = {
+            path.parent.name: _objects(
+                render_kustomization(
+                    _overlay(root, f"agents-{path.parent.name}", plain_tree / CORE, [path.parent], {}),
+                    kubectl,
+                )
+            )
+            for path in sorted((plain_tree / "agents").glob("*/kustomization.yaml"))
+            if (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("kind") == "Component"
+        }
 
         # The marked copy.
         marked_tree = root / "marked"
@@ -442,6 +453,7 @@ def read_source(manifests: Path, kubectl: str | None = None) -> Source:
         settings_help=_comments(settings_text),
         images=images,
         namespace=namespace,
+        agent_variants=variants,
     )
 
 
@@ -872,6 +884,47 @@ def _values_text(values: Mapping[str, Any], src: Source) -> str:
     return "\n".join(out)
 
 
+def _merge_patch(default: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """What to merge into ``default`` (as Helm merges values: maps key by key, null deletes) to get
+    ``wanted``."""
+    patch: dict[str, Any] = {}
+    for key, value in wanted.items():
+        old = default.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            sub = _merge_patch(old, value)
+            if sub:
+                patch[key] = sub
+        elif old != value or key not in default:
+            patch[key] = value
+    patch.update({key: None for key in default if key not in wanted})
+    return patch
+
+
+def _variant_values(
+    variant: str, objs: list[dict[str, Any]], src: Source, defaults: Mapping[str, dict[str, Any]]
+) -> str:
+    """The values that make the chart install what ``manifests/agents/<variant>`` (a component that
+    changes the agent profiles) makes of the core: only the fields that differ, null for the ones the
+    variant's profile has not (Helm merges values into the defaults map by map)."""
+    core = {_key(o): o for o in src.parts[CORE]}
+    for obj in objs:
+        if obj != core.get(_key(obj)) and obj["metadata"]["name"] != AGENTS_CONFIGMAP:
+            raise ChartError(f"manifests/agents/{variant} changes {'/'.join(_key(obj))}: not an agents value")
+    agents: dict[str, Any] = {}
+    theirs = _agents(objs)
+    for name, default in defaults.items():
+        if name not in theirs:
+            raise ChartError(f"manifests/agents/{variant} drops agent {name}: not expressible as values")
+        agents[name] = _merge_patch(default, theirs[name])
+    for name in theirs.keys() - defaults.keys():
+        agents[name] = theirs[name]
+    return (
+        f"# {GENERATED}\n"
+        f"# The agent profiles of manifests/agents/{variant}, as chart values: helm install ... -f this file\n"
+        "# (tests/helm renders it against kustomize with that component).\n" + dump({"agents": agents})
+    )
+
+
 def generate(manifests: Path, kubectl: str | None = None) -> dict[str, str]:
     """Every file of the chart: path relative to the chart -> text."""
     src = read_source(manifests, kubectl)
@@ -913,6 +966,8 @@ def generate(manifests: Path, kubectl: str | None = None) -> dict[str, str]:
         }
     ).replace("apiVersion", f"# {GENERATED}\napiVersion", 1)
     files["values.yaml"] = _values_text(values, src)
+    for variant, objs in src.agent_variants.items():
+        files[f"examples/{variant}-values.yaml"] = _variant_values(variant, objs, src, values["agents"])
     files["values.schema.json"] = json.dumps(schema, indent=2) + "\n"
     files["README.md"] = build_readme(src, values, schema)
     return files

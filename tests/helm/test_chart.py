@@ -133,8 +133,9 @@ def test_helm_lint_is_clean(helm: Path) -> None:
         (("--set", "events.enabled=false", "--set", "argocd.enabled=false"), ()),
         (("--set", "argocd.enabled=false"), ("events",)),
         (("--set", "externalSecrets.enabled=true"), ("events", "argocd", "external-secrets")),
+        (("-f", str(CHART / "examples" / "codex-values.yaml")), ("events", "argocd", "../agents/codex")),
     ],
-    ids=["default=manifests", "core-alone", "core+events", "all-three"],
+    ids=["default=manifests", "core-alone", "core+events", "all-three", "codex-profiles"],
 )
 def test_helm_template_equals_kubectl_kustomize_object_for_object(
     helm: Path, kubectl: str, tmp_path: Path, flags: tuple[str, ...], components: tuple[str, ...]
