@@ -498,15 +498,29 @@ def _concurrency(core: list[dict[str, Any]]) -> dict[str, Any]:
 
 # Helm templates of the value-driven ConfigMaps' data.
 AGENTS_DATA = """\
+{{- /* null = not set (the runtime's default): Helm keeps nulls of reused values on upgrade */}}
 {{- $profiles := dict }}
 {{- range $name, $agent := .Values.agents }}
-{{- $_ := set $profiles $name (omit $agent "systemPrompt") }}
+{{- if $agent }}
+{{- $profile := dict }}
+{{- range $key, $value := omit $agent "systemPrompt" }}
+{{- if kindIs "map" $value }}
+{{- $entries := dict }}
+{{- range $k, $v := $value }}
+{{- if not (kindIs "invalid" $v) }}{{ $_ := set $entries $k $v }}{{ end }}
+{{- end }}
+{{- $value = $entries }}
+{{- end }}
+{{- if not (kindIs "invalid" $value) }}{{ $_ := set $profile $key $value }}{{ end }}
+{{- end }}
+{{- $_ := set $profiles $name $profile }}
+{{- end }}
 {{- end }}
 agents.yaml: {{ toYaml (dict "agents" $profiles) | toJson }}
 {{- range $name, $agent := .Values.agents }}
-{{- with $agent.systemPrompt }}
+{{- with $agent }}{{ with .systemPrompt }}
 {{ printf "%s_system-prompt.md" $name | toJson }}: {{ . | toJson }}
-{{- end }}
+{{- end }}{{ end }}
 {{- end }}
 """
 CONCURRENCY_DATA = """\
@@ -618,6 +632,14 @@ def _profile_schema() -> tuple[dict[str, Any], dict[str, Any]]:
         timeout["type"] = ["string", "integer"]  # a number of seconds is a duration too
     profile["properties"].pop("name")
     props = profile["properties"]
+    # null is "not set" (the runtime's default), for an agent, a field or an env entry: Helm's way
+    # to remove a default, and what `helm upgrade --reuse-values` hands back after one.
+    profile["type"] = ["object", "null"]
+    for prop in props.values():
+        kind = prop.get("type", [])
+        prop["type"] = [*(kind if isinstance(kind, list) else [kind]), "null"]
+        prop["type"] = sorted(set(prop["type"]), key=prop["type"].index)
+    props["env"]["additionalProperties"] = {"type": ["string", "null"]}
     known = "|".join(sorted(PLACEHOLDERS))
     props["command"]["items"] = {
         "type": "string",

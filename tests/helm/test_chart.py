@@ -176,6 +176,7 @@ agents:
     systemPrompt: |
       You review the change. Say "{{ not a template }}" and never push.
   lint: null
+  author: {credentials: null, env: {DISABLE_AUTOUPDATER: null}}
 """
 
 
@@ -215,6 +216,9 @@ def test_a_new_agent_is_a_key_and_the_runtime_loads_it(custom: tuple[str, Any], 
         "author"
     ]
     assert profiles["author"].model == default["model"] and profiles["author"].attempts == default["attempts"]
+    # null removes a default: a field (the runtime's default applies), an env entry
+    assert profiles["author"].env == {k: v for k, v in default["env"].items() if k != "DISABLE_AUTOUPDATER"}
+    assert "credentials" not in yaml.safe_load(data["agents.yaml"])["agents"]["author"]
 
 
 def test_custom_limits_settings_images_and_namespace_reach_their_objects(custom: tuple[str, Any]) -> None:
