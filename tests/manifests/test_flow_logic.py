@@ -26,6 +26,13 @@ class World:
         self.acceptance = acceptance
 
     def __call__(self, name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "dependencies":  # as the step answers: given values win, else the tasks file's
+            return "Succeeded", {
+                "branch": args["branch"] or f"pressplay/task-{args['taskId']}",
+                "titleB64": args["titleB64"] or base64.b64encode(b"From the file").decode(),
+                "promptPath": args["promptPath"],
+                "dependsOn": args["dependsOn"],
+            }
         if name == "agent-step/agent-step":
             return "Succeeded", {
                 "summary": f"{args['agent']} done",
@@ -263,7 +270,8 @@ def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
         if name == "settings":
             return "Succeeded", settings
         if name == "backlog":
-            return "Succeeded", {"tasks": json.dumps(backlog), "counts": "{}", "summary": "2 open"}
+            ids = [item["id"] for item in backlog]
+            return "Succeeded", {"ids": json.dumps(ids), "counts": "{}", "summary": "2 open"}
         return "Succeeded", {}
 
     # As the merge Sensor submits it: repo, base and delivery only; the rest comes from the settings.
@@ -281,17 +289,16 @@ def test_press_play_starts_every_open_task_at_once(objects: Objects) -> None:
         "tasksPath": ".taskmaster/tasks/tasks.json",
     }
     tasks = [args for name, args in simulator.calls if name == "task/pipeline"]
-    assert [(t["taskId"], t["branch"], t["dependsOn"]) for t in tasks] == [
-        ("1", "pressplay/task-1", "[]"),
-        ("2", "pressplay/task-2", '["1"]'),
-    ]
+    # Ids alone (issue 13 item 7): the dependencies step reads the rest from the tasks file.
+    assert [(t["taskId"], t["fromTasksFile"]) for t in tasks] == [("1", "true"), ("2", "true")]
+    assert not {"titleB64", "branch", "dependsOn", "promptPath"} & {k for t in tasks for k in t}
     for t in tasks:
         assert {k: t[k] for k in settings} == settings
 
 
 def test_press_play_with_nothing_open_finishes(objects: Objects) -> None:
     def world(name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
-        return "Succeeded", {"tasks": "[]", "summary": "all done"} if name == "backlog" else {}
+        return "Succeeded", {"ids": "[]", "summary": "all done"} if name == "backlog" else {}
 
     simulator = Simulator(
         objects[("WorkflowTemplate", "press-play")],

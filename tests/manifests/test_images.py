@@ -173,7 +173,9 @@ def expected_agent_images(image: str) -> dict[str, str]:
     }
 
 
-def test_the_agent_image_is_one_literal_and_only_the_settings_choose_another(documents: list[Document]) -> None:
+def test_the_agent_image_is_one_literal_and_only_the_settings_choose_another(
+    documents: list[Document],
+) -> None:
     """The key holders (checkout, push) always run the shipped image; the agent's container runs the
     image the settings step answers (the admin's pressplay-settings ConfigMap, issue 14), never one a run
     or an event chose: no flow has an `image` Workflow argument, and every `image` argument a template
@@ -191,7 +193,9 @@ def test_the_agent_image_is_one_literal_and_only_the_settings_choose_another(doc
         arguments = [p["name"] for p in doc.body["spec"].get("arguments", {}).get("parameters", [])]
         assert "image" not in arguments, doc.name
         for tmpl in doc.body["spec"]["templates"]:
-            calls = [t for group in tmpl.get("steps") or [] for t in group] + (tmpl.get("dag") or {}).get("tasks", [])
+            calls = [t for group in tmpl.get("steps") or [] for t in group] + (tmpl.get("dag") or {}).get(
+                "tasks", []
+            )
             for call in calls:
                 for p in (call.get("arguments") or {}).get("parameters", []):
                     if p["name"] == "image":

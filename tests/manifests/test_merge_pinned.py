@@ -47,6 +47,14 @@ class World:
     """Leaf templates as the sidecar would answer them; each acceptance variant its own head."""
 
     def __call__(self, name: str, args: dict[str, str]) -> tuple[str, dict[str, str]]:
+        if name == "dependencies":
+            branch = args["branch"] or f"pressplay/task-{args['taskId']}"
+            return "Succeeded", {
+                "branch": branch,
+                "titleB64": args["titleB64"],
+                "promptPath": "",
+                "dependsOn": "[]",
+            }
         if name == "agent-step/agent-step":
             return "Succeeded", {"summary": "done", "commit-sha": READY, "verdict": '{"version": 1}'}
         if name == "open-pr":

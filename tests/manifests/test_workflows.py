@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pressplay.agent.options import AgentOptions
-from pressplay.agent.profile import load_profiles
+from pressplay.agent.profile import GATES_ENV, load_profiles
 from pressplay.config import DEFAULT_PORT
 
 AGENTS = {"author", "lint", "tests", "deploy", "acceptance", "remediator", "ci-remediator", "triage"}
@@ -101,10 +101,12 @@ def test_press_play_fans_out_without_level_barriers(objects: Objects) -> None:
     play = templates(objects, "press-play")["play"]
     assert play["synchronization"] == {"mutexes": [{"name": "press-play-{{inputs.parameters.repoKey}}"}]}
     tasks = {t["name"]: t for t in play["dag"]["tasks"]}
-    assert tasks["task"]["withParam"] == "{{tasks.backlog.outputs.parameters.tasks}}"
+    # Ids alone (generateNodeName writes the whole item into every node name below the loop).
+    assert tasks["task"]["withParam"] == "{{tasks.backlog.outputs.parameters.ids}}"
+    assert args(tasks["task"])["taskId"] == "{{item}}"
+    assert args(tasks["task"])["fromTasksFile"] == "true"
     assert tasks["task"]["depends"] == "backlog"
     assert tasks["task"]["templateRef"] == {"name": "task", "template": "pipeline"}
-    assert args(tasks["task"])["dependsOn"] == "{{item.dependencies}}"
     settings, play_call = (group[0] for group in templates(objects, "press-play")["main"]["steps"])
     assert settings["template"] == "settings"
     assert args(play_call)["repoKey"] == "{{steps.settings.outputs.parameters.repoKey}}"
@@ -231,7 +233,9 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
         for name in (e["name"] for e in container["env"]):
             if name.startswith("PRESSPLAY_") and not name.startswith("PRESSPLAY_GITHUB_"):
                 # an option of the phase, or (checkout, push) the settings' allow-list the helper reads
-                known = fields | ({"repositories"} if phase != "run" else set())
+                known = fields | (
+                    {"repositories"} if phase != "run" else {GATES_ENV.removeprefix("PRESSPLAY_").lower()}
+                )
                 assert name.removeprefix("PRESSPLAY_").lower() in known, name
         security = container["securityContext"]
         assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
@@ -258,9 +262,15 @@ def test_agent_step_matches_the_agent_runtime(objects: Objects) -> None:
     assert step_["containerSet"]["volumeMounts"] == [{"name": "outputs", "mountPath": "/tmp/outputs"}]
     # Event text reaches the agent as a file, never in the command line.
     # (the template's own text in event.md; event text base64 in event.b64, decoded by the runtime)
+    # The run settings' prompt text (base64) is a file too: PRESSPLAY_PROMPT_MOD_FILE.
     paths = [a["path"] for a in step_["inputs"]["artifacts"]]
-    assert ":".join(paths) == env["PRESSPLAY_CONTEXT_FILES"]["value"]
-    assert paths == ["/var/run/pressplay/context/event.md", "/var/run/pressplay/context/event.b64"]
+    assert ":".join(paths[:2]) == env["PRESSPLAY_CONTEXT_FILES"]["value"]
+    assert paths == [
+        "/var/run/pressplay/context/event.md",
+        "/var/run/pressplay/context/event.b64",
+        "/var/run/pressplay/context/prompt-mod.b64",
+    ]
+    assert env["PRESSPLAY_PROMPT_MOD_FILE"]["value"] == paths[2]
     # No Kubernetes token for any of them; Argo's own containers use the executor's.
     assert step_["automountServiceAccountToken"] is False
     assert step_["executor"] == {"serviceAccountName": "pressplay-workflow"}

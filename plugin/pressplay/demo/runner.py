@@ -240,19 +240,32 @@ class Demo:
         return outcome, f"{result.status}: {_first_line(result.summary)}{retried}", ""
 
     def step_dependencies(self, state: _TaskState) -> tuple[str, str, str]:
-        deps = [str(d) for d in _deps(state.item)]
+        # As press-play: the task id alone, and the step reads the task from the tasks file
+        # (fromTasksFile); its outputs are what the rest of the task's DAG uses.
         out = self.plugin(
             "dependencies",
             {
                 "repo": REPO,
                 "task": state.task_id,
-                "dependsOn": json.dumps(deps),
+                "dependsOn": "[]",
+                "fromTasksFile": "true",
+                "branch": "",
+                "titleB64": "",
+                "promptPath": "",
                 "base": BASE,
                 "tasksPath": TASKS_PATH,
                 "timeout": "2m",
             },
-            ["merged"],
+            ["merged", "branch", "titleB64", "promptPath", "dependsOn"],
         )
+        if "branch" in out:
+            state.item = {
+                **state.item,
+                "branch": out["branch"],
+                "titleB64": out["titleB64"],
+                "promptPath": out["promptPath"],
+                "dependencies": json.loads(out["dependsOn"] or "[]"),
+            }
         return "ok", out.get("summary", ""), ""
 
     def step_author(self, state: _TaskState) -> tuple[str, str, str]:

@@ -8,6 +8,12 @@ Cheap by design: one conditional request per dependency (``GET /issues?labels=ta
 the tasks file per poll, so an unchanged poll costs no rate limit; the requeue grows while nothing
 changes and when the installation's budget runs low.
 
+With ``fromTasksFile`` (press-play, which loops over task ids only: Argo writes each whole
+``withParam`` item into every node name below it, ``generateNodeName``) the step reads the task itself
+from the tasks file: its dependencies, its title and its branch and prompt path, and outputs them
+(``titleB64``, ``branch``, ``promptPath``, ``dependsOn``) for the rest of the task's DAG. Values given
+as arguments win (issue-triage and a task submitted by hand pass their own).
+
 Deadline: ``timeout`` after ``since`` when given (e.g. ``{{workflow.creationTimestamp}}``); otherwise
 ``timeout`` after the *last progress*: the newest update of a dependency's pull request or the newest
 commit on the base branch. A stalled dependency chain therefore fails, a moving one keeps waiting,
@@ -16,6 +22,8 @@ and a sidecar restart changes nothing.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -27,14 +35,17 @@ from pressplay.steps.base import Failed, Outcome, StepContext, Succeeded, step
 from pressplay.steps.shared.task_prs import PR_LABEL, TASKS_HINT, merged_at
 from pressplay.steps.waiting import GiveUp, Wait, WaitArgs, keep_waiting
 from pressplay.tasks import (
+    DEFAULT_BRANCH,
+    DEFAULT_PROMPT_PATH,
     DEFAULT_TASKS_PATH,
     TasksFileError,
     check_repo_path,
     parse_id_list,
     parse_tasks,
+    render,
     task_id,
 )
-from pressplay.types import Duration, OptionalGitRef, Repo, parse_timestamp
+from pressplay.types import Duration, OptionalGitRef, Repo, check_git_ref, parse_timestamp
 
 
 class DependenciesArgs(WaitArgs):
@@ -61,6 +72,22 @@ class DependenciesArgs(WaitArgs):
         ),
     )
     tag: str | None = Field(None, min_length=1, max_length=100, description="Tag of a tag-keyed tasks.json.")
+    from_tasks_file: bool = Field(
+        False,
+        description=(
+            "Read the task from `tasksPath`: its dependencies (when `dependsOn` is empty), title, branch and "
+            "prompt path, output as `dependsOn`, `titleB64`, `branch`, `promptPath`. For a loop over task ids "
+            "(`{{item}}`), which keeps Argo's node names short."
+        ),
+    )
+    branch: str = Field("", description="The task's branch; empty = `pressplay/task-<id>`. Output as given.")
+    title_b64: str = Field(
+        "", description="The task's title, base64; empty = from the tasks file (`fromTasksFile`)."
+    )
+    prompt_path: str = Field(
+        "",
+        description="The task's prompt path; empty = `.taskmaster/docs/task-<id>/prompt.md` with `fromTasksFile`.",
+    )
     timeout: Duration = Field(
         timedelta(hours=12),
         description="Give up this long after `since` (or after the last progress, see the page), e.g. `12h`.",
@@ -89,6 +116,21 @@ class DependenciesArgs(WaitArgs):
     def _tasks_path(cls, value: str | None) -> str | None:
         return check_repo_path(value, "tasksPath") if value else None
 
+    @field_validator("prompt_path")
+    @classmethod
+    def _prompt_path(cls, value: str) -> str:
+        return check_repo_path(value, "promptPath") if value else value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if value:
+            try:
+                check_git_ref(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a branch name: {exc}") from exc
+        return value
+
 
 def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
     """(merged | open | closed | none, the deciding pull request) from the ``task-<d>`` issue list."""
@@ -108,15 +150,36 @@ def dependency_state(items: list[Any]) -> tuple[str, dict[str, Any] | None]:
     "dependencies",
     DependenciesArgs,
     permissions={"contents": "read", "issues": "read", "pull_requests": "read"},
-    outputs=("merged", "count"),
+    outputs=("merged", "count", "dependsOn", "titleB64", "branch", "promptPath"),
 )
 def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     """Wait until every dependency of a task is merged; fail if one was closed unmerged or does not exist."""
-    if args.task in args.depends_on:
+    gh = ctx.github.repo(args.repo) if args.from_tasks_file or args.depends_on else None
+    task_info: dict[str, str] = {
+        "branch": args.branch or render(DEFAULT_BRANCH, args.task),
+        "titleB64": args.title_b64,
+        "promptPath": args.prompt_path,
+    }
+    depends_on = list(args.depends_on)
+    if args.from_tasks_file:
+        if not args.tasks_path or gh is None:
+            return Failed("fromTasksFile needs `tasksPath`: name the tasks file the task is read from")
+        found = _task_from_file(gh, args)
+        if isinstance(found, Failed):
+            return found
+        if not depends_on:
+            depends_on = list(found.dependencies)
+        if not task_info["titleB64"]:
+            task_info["titleB64"] = base64.b64encode(found.title.encode("utf-8")).decode("ascii")
+        if not task_info["promptPath"]:
+            task_info["promptPath"] = render(DEFAULT_PROMPT_PATH, args.task)
+    info = {**task_info, "dependsOn": json.dumps(depends_on)}
+    if args.task in depends_on:
         return Failed(f"task {args.task} lists itself in dependsOn: remove it from its dependencies")
-    if not args.depends_on:
-        return Succeeded({"merged": [], "count": 0}, summary=f"task {args.task} has no dependencies")
-    gh = ctx.github.repo(args.repo)
+    if not depends_on:
+        return Succeeded({"merged": [], "count": 0, **info}, summary=f"task {args.task} has no dependencies")
+    assert gh is not None
+    args = args.model_copy(update={"depends_on": depends_on})
     changed = False
     done_in_file: set[str] = set()
     if args.tasks_path:
@@ -178,7 +241,7 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
     if not waiting:
         prs = ", ".join(f"{m['task']}" + (f" (#{m['pr']})" if m["pr"] else " (done in file)") for m in merged)
         return Succeeded(
-            {"merged": merged, "count": len(merged)},
+            {"merged": merged, "count": len(merged), **info},
             summary=f"all {len(merged)} dependencies of task {args.task} are done: {prs}",
         )
 
@@ -200,6 +263,23 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         changed=changed,
         budget=gh.budget(),
     )
+
+
+def _task_from_file(gh: RepoClient, args: DependenciesArgs) -> Any:
+    """The task ``args.task`` of the tasks file (a :class:`~pressplay.tasks.Task`), or a Failed naming why."""
+    assert args.tasks_path is not None
+    file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
+    try:
+        task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
+    except TasksFileError as exc:
+        return Failed(str(exc))
+    task = task_list.by_id().get(args.task)
+    if task is None:
+        return Failed(
+            f"{task_list.where} has no task {args.task}: it was removed after press-play read the backlog; "
+            "press play again"
+        )
+    return task
 
 
 def merged_ids(gh: RepoClient, dep: str) -> set[str]:
