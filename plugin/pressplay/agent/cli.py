@@ -12,15 +12,20 @@ unexpected error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from pressplay.agent.options import AgentOptions
 from pressplay.agent.profile import ProfileError, load_profiles
+
+if TYPE_CHECKING:
+    from pressplay.agent.runtime import StepResult
 
 
 def _bool(value: str) -> bool:
@@ -115,24 +120,46 @@ def main(argv: Sequence[str]) -> int:
                 file=sys.stderr,
             )
         return 2
+    result: StepResult | None
     if args.command == "checkout":
         from pressplay.agent.checkout import checkout_phase
 
         os.umask(0o002)  # the agent (another UID, the workspace's group) writes in this checkout
-        failed = checkout_phase(options)
-        code = failed.exit_code if failed is not None else 0
+        result = checkout_phase(options)
     elif args.command == "push":
         from pressplay.agent.push import push_phase
 
-        code = push_phase(options).exit_code
+        result = push_phase(options)
     else:
         from pressplay.agent.process import become_subreaper
         from pressplay.agent.runtime import agent_phase
 
         become_subreaper()  # what the agent leaves running in the background comes to us to be stopped
-        code = agent_phase(options).exit_code
+        result = agent_phase(options)
+    code = result.exit_code if result is not None else 0
+    if result is not None and code != 0:
+        write_termination_message(f"{result.status}: {result.summary}")
     _flush_telemetry()
     return code
+
+
+#: Where Kubernetes reads a container's termination message (the container's ``terminationMessagePath``).
+TERMINATION_LOG = Path("/dev/termination-log")
+
+
+def write_termination_message(message: str, path: Path | None = None) -> None:
+    """Tell Kubernetes why this container failed: the kubelet puts the file's text into the container's
+    ``terminated.message``, and Argo appends it to the node's message (``inferFailedReason``), so a failed
+    agent step says why (``gates-failed: ...``) instead of only ``main: Error (exit code 1)``. Redacted,
+    at most 4 KiB (the kubelet's limit); nothing happens where the file is absent (outside a pod)."""
+    from pressplay.redact import redact
+
+    target = path or Path(os.environ.get("PRESSPLAY_TERMINATION_LOG") or TERMINATION_LOG)
+    if not target.exists():
+        return
+    data = redact(message).encode("utf-8")[:4000].decode("utf-8", "ignore")
+    with contextlib.suppress(OSError):
+        target.write_text(data, encoding="utf-8")
 
 
 def _flush_telemetry() -> None:

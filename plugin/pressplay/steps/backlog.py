@@ -1,7 +1,7 @@
 """``backlog``: read the task list from the repository and output the tasks that are not done yet.
 
 The file is Taskmaster's ``tasks.json`` (plain or tag-keyed layout), read at ``base`` through the
-contents API. Each task is classified from GitHub, the source of truth (design §4):
+contents API. Each task is classified from GitHub, the source of truth:
 
 - **done**: a pull request labelled ``task-<id>`` (and ``pressplay``) is merged, or the file says
   ``done``;

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["PR_LABEL", "TASKS_HINT", "merged_at", "task_prs"]
 
-#: Label every pressplay pull request carries (design §4).
+#: Label every pressplay pull request carries (GitHub, not the tasks file, says what is done).
 PR_LABEL = "pressplay"
 TASKS_HINT = "commit Taskmaster's tasks.json there (task-master init / parse-prd), or point `tasksPath` at it"
 
