@@ -48,7 +48,11 @@ def test_invalid_options_exit_2_and_a_failed_phase_writes_its_reason(tmp_path: P
         "PRESSPLAY_OUTPUTS_DIR": str(tmp_path / "out"),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pressplay", "agent", "run"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pressplay", "agent", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode != 0, done.stdout + done.stderr
     message = log.read_text()
