@@ -186,21 +186,22 @@ def execute(
         span.set_attribute("pressplay.phase", phase)
         elapsed = time.perf_counter() - started
         telemetry.record_outcome(step_key, phase, elapsed, labels)
-        log.info(
-            "%s %s",
-            step_key,
-            phase,
-            extra={
-                "step": step_key,
-                "phase": phase,
-                "duration_ms": round(elapsed * 1000, 1),
-                "workflow": meta.name,
-                "namespace": meta.namespace,
-                "node": ctx.labels.get("node", ""),
-                **labels,
-                "detail": redact(_summary_of(outcome)),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):  # the redacted detail costs a regex pass: only when logged
+            log.info(
+                "%s %s",
+                step_key,
+                phase,
+                extra={
+                    "step": step_key,
+                    "phase": phase,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "workflow": meta.name,
+                    "namespace": meta.namespace,
+                    "node": ctx.labels.get("node", ""),
+                    **labels,
+                    "detail": redact(_summary_of(outcome)),
+                },
+            )
         return outcome
 
 

@@ -29,10 +29,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urljoin, urlsplit
-
-import httpx
 
 from pressplay.acceptance_spec import (
     REFUSED,
@@ -45,6 +43,9 @@ from pressplay.acceptance_spec import (
     refused,
 )
 from pressplay.steps.acceptance.criteria import CriterionResult, State
+
+if TYPE_CHECKING:  # imported by the first probe: importing the step module must not load httpx
+    import httpx
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -175,6 +176,8 @@ def probe(
 
     ``allow``: the non-public ranges the sidecar lets probes reach (``PRESSPLAY_PROBE_ALLOW_CIDRS``).
     """
+    import httpx
+
     name = crit.name or f"{crit.method} {crit.url}"
     timeout = min(crit.timeout.total_seconds(), budget)
     started = time.monotonic()
