@@ -25,15 +25,20 @@ import argparse
 import re
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Literal, TextIO
 from urllib.parse import urlsplit
 
 from pressplay.config import Settings
+from pressplay.errors import TemporaryError
 from pressplay.redact import redact
 
 Permission = Literal["read", "write"]
 TokenMinter = Callable[[Settings, str, Permission], str]
+#: Tries of a token request that meets trouble that passes, and the longest wait between two.
+TEMPORARY_ATTEMPTS = 5
+MAX_WAIT = 20.0
 GIT_USERNAME = "x-access-token"
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -122,8 +127,14 @@ def answer(
     repo: str,
     permission: Permission = "write",
     minter: TokenMinter = mint_token,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, str | None]:
-    """(what to print on stdout, an error for stderr or None) for one helper call."""
+    """(what to print on stdout, an error for stderr or None) for one helper call.
+
+    Trouble that passes (GitHub 5xx, a rate limit: :class:`TemporaryError`) is waited out here, up to
+    :data:`TEMPORARY_ATTEMPTS` tries with the wait GitHub asked for (at most :data:`MAX_WAIT` s each):
+    git asks once and fails the clone or push without a password, and a failed push container is not
+    retried by Argo (the node is Failed), so giving up at the first 502 left a task stopped."""
     if action != "get":
         return "", None
     if not settings.allows(repo):
@@ -135,11 +146,25 @@ def answer(
     refused = request_matches(request, allowed)
     if refused is not None:
         return "", f"pressplay git-credential: no credentials: {refused} ({allowed})"
-    try:
-        token = minter(settings, repo, permission)
-    except Exception as exc:  # every failure becomes one clear line; never a trace
-        return "", f"pressplay git-credential: no token for {repo}: {redact(str(exc))}"
-    return f"username={GIT_USERNAME}\npassword={token}\n\n", None
+    for attempt in range(1, TEMPORARY_ATTEMPTS + 1):
+        try:
+            token = minter(settings, repo, permission)
+        except TemporaryError as exc:
+            if attempt == TEMPORARY_ATTEMPTS:
+                return (
+                    "",
+                    f"pressplay git-credential: no token for {repo} after {attempt} tries: {redact(str(exc))}",
+                )
+            wait = min(MAX_WAIT, max(1.0, exc.retry_after.total_seconds()))
+            print(
+                f"pressplay git-credential: {redact(str(exc))}; trying again in {wait:.0f}s", file=sys.stderr
+            )
+            sleep(wait)
+        except Exception as exc:  # every failure becomes one clear line; never a trace
+            return "", f"pressplay git-credential: no token for {repo}: {redact(str(exc))}"
+        else:
+            return f"username={GIT_USERNAME}\npassword={token}\n\n", None
+    raise AssertionError("unreachable")
 
 
 def build_parser() -> argparse.ArgumentParser:
