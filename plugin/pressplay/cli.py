@@ -4,8 +4,8 @@ Subcommands: ``serve`` (the sidecar), ``plugin-configmap`` (ExecutorPlugin Confi
 plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered manifests), ``schema``
 (JSON Schema of the steps' arguments, for editors), ``agent`` (the agent-step entrypoint),
 ``git-credential`` (git credential helper), ``demo`` (a whole task lifecycle on one machine),
-``github-emulator`` (a local GitHub for ``serve --dev``). Heavy subcommands live in their own
-modules and are imported on use.
+``github-emulator`` (a local GitHub for ``serve --dev``), ``release`` (the versioned install
+bundle). Heavy subcommands live in their own modules and are imported on use.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "github-emulator": (
         "pressplay.testing.dev:main",
         "start a GitHub emulator for serve --dev: its URL and a ready App key (pip install 'pressplay[testing]')",
+    ),
+    "release": (
+        "pressplay.release:main",
+        "write the versioned install bundle: install-<component>.yaml per component, SHA256SUMS",
     ),
 }
 
