@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = REPO / "manifests"
 VERSION = "9.8.7-rc.1"  # no source names it
 EVENTS_KINDS = {"EventSource", "Sensor", "EventBus"}
+ADMIN_FILES = ["settings.yaml", "settings-transformer.yaml", "kustomization.yaml"]
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +90,11 @@ def keyed(documents: list[Document]) -> dict[tuple[str, str], Mapping[str, Any]]
 
 def test_the_bundle_has_a_file_per_component_and_checksums(out: Path) -> None:
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["SHA256SUMS", *(f"install-{c}.yaml" for c in release.COMPONENTS)])
+    files = [*(f"install-{c}.yaml" for c in release.COMPONENTS), *ADMIN_FILES]
+    assert names == sorted(["SHA256SUMS", *files])
     lines = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     sums = dict(reversed(line.split("  ", 1)) for line in lines)
-    assert set(sums) == {f"install-{c}.yaml" for c in release.COMPONENTS}
+    assert set(sums) == set(files)
     for name, digest in sums.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     if shutil.which("sha256sum"):  # what an admin runs
@@ -182,3 +184,56 @@ def test_a_bad_version_is_refused_naming_the_flag(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "x").exists()
     assert release.main(["--version", "1.0", "--out", str(tmp_path / "x"), "--manifests", str(tmp_path)]) == 2
     assert "pass --manifests <repo>/manifests" in capsys.readouterr().err
+
+
+def admin_settings() -> str:
+    """The shipped settings.yaml as an admin edits it (docs/install.md, "Settings")."""
+    text = (MANIFESTS / "settings" / "settings.yaml").read_text(encoding="utf-8")
+    for old, new in [
+        ("installationId: 0\n", "installationId: 12345678\n"),
+        ('repositories: ""\n', "repositories: acme/widgets\n"),
+        ('repositoryRegex: "^$"\n', "repositoryRegex: ^(acme/widgets)$\n"),
+        ('argocdApplications: ["-"]\n', "argocdApplications: [widgets-preview]\n"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_the_bundle_folder_with_settings_is_the_repository_overlay_at_that_version(
+    out: Path, kubectl: str, tmp_path: Path
+) -> None:
+    """`kubectl apply -k` of the downloaded folder (settings set, every component uncommented) applies
+    what an overlay of the repository at that version applies: docs/install.md's settings overlay with
+    the release's images."""
+    folder = tmp_path / "pressplay-release"
+    shutil.copytree(out, folder)
+    kustomization = (folder / "kustomization.yaml").read_text(encoding="utf-8")
+    assert "  - install-core.yaml\n" in kustomization
+    (folder / "kustomization.yaml").write_text(
+        kustomization.replace("  # - install-", "  - install-"), encoding="utf-8"
+    )
+    (folder / "settings.yaml").write_text(admin_settings(), encoding="utf-8")
+    mine = keyed(parse_stream(render_kustomization(folder, kubectl), "bundle", lines=False))
+
+    repo = tmp_path / "overlay"
+    repo.mkdir()
+    (repo / "settings.yaml").write_text(admin_settings(), encoding="utf-8")
+    overlay = {
+        "resources": [os.path.relpath(MANIFESTS, repo)],
+        "components": [os.path.relpath(MANIFESTS / "components" / "external-secrets", repo)],
+        "patches": [{"path": "settings.yaml"}],
+        "images": [{"name": image, "newTag": VERSION} for image in release.IMAGES],
+        "transformers": [
+            os.path.relpath(MANIFESTS / "transformers" / "sidecar-image", repo),
+            os.path.relpath(MANIFESTS / "transformers" / "settings", repo),
+        ],
+    }
+    (repo / "kustomization.yaml").write_text(json.dumps(overlay), encoding="utf-8")
+    expected = keyed(parse_stream(render_kustomization(repo, kubectl), "overlay", lines=False))
+    assert mine == expected
+    sensor = mine[("Sensor", "pr-merged")]
+    data = {f["path"]: f["value"] for f in sensor["spec"]["dependencies"][0]["filters"]["data"]}
+    assert data["body.installation.id"] == ["12345678"]
+    assert mine[("Role", "pressplay-argocd-applications")]["rules"][0]["resourceNames"] == ["widgets-preview"]
+    assert ("PressplaySettings", "pressplay") not in mine

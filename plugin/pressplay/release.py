@@ -7,7 +7,10 @@ version, plus ``transformers/sidecar-image`` (which copies the sidecar image int
 ConfigMap's container string, out of ``images:``' reach; docs/install.md, "Images"). A component's
 file holds what the component adds to the core: ``kubectl kustomize`` of the core with it, less the
 core's objects (which the component must leave as they were, or the split would lie). ``SHA256SUMS``
-lists every file, in ``sha256sum -c`` format. docs/release.md says how a maintainer cuts a release.
+lists every file, in ``sha256sum -c`` format. With them: ``settings.yaml`` (the shipped
+``PressplaySettings``), ``settings-transformer.yaml`` (``transformers/settings``) and a
+``kustomization.yaml`` of the bundle itself, so an admin sets the settings and runs ``kubectl apply
+-k`` on the folder. docs/release.md says how a maintainer cuts a release and how an admin installs it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ IMAGES = (SIDECAR_IMAGE, AGENT_IMAGE)
 #: The bundle's parts, in install order: the core first, then each optional component.
 COMPONENTS = ("core", "events", "argocd", "external-secrets")
 CHECKSUMS = "SHA256SUMS"
+SETTINGS = "settings.yaml"
+SETTINGS_TRANSFORMER = "settings-transformer.yaml"
+KUSTOMIZATION = "kustomization.yaml"
+NEEDS = {
+    "events": "needs Argo Events",
+    "argocd": "needs Argo CD",
+    "external-secrets": "needs External Secrets Operator",
+}
 #: What a Docker/OCI tag may be (the distribution spec's tag grammar).
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
@@ -128,6 +139,23 @@ def header(version: str, component: str) -> str:
     )
 
 
+def kustomization(version: str) -> str:
+    """The bundle's own kustomization: the core, the components to uncomment, the settings."""
+    lines = [
+        f"# pressplay {version}: set settings.yaml, uncomment the components your cluster has, then",
+        "# `kubectl apply -k .` in this folder (docs/release.md). Check SHA256SUMS first.",
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        "resources:",
+        f"  - {bundle_name('core')}",
+        *(f"  # - {bundle_name(c):30} # {NEEDS[c]}" for c in COMPONENTS if c != "core"),
+        f"  - {SETTINGS}                    # never applied: the transformer copies it where it acts",
+        "transformers:",
+        f"  - {SETTINGS_TRANSFORMER}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def build(manifests: Path, version: str | None = None, kubectl: str | None = None) -> Bundle:
     version = check_version(version or __version__)
     if not (manifests / "core" / "kustomization.yaml").is_file():
@@ -143,6 +171,12 @@ def build(manifests: Path, version: str | None = None, kubectl: str | None = Non
         else:
             documents = component_documents(core, render(manifests, version, component, binary), component)
         files[bundle_name(component)] = header(version, component) + "---\n".join(documents)
+    # The settings, as kustomize applies them to the files: an admin's overlay of the bundle itself.
+    files[SETTINGS] = (manifests / "settings" / "settings.yaml").read_text(encoding="utf-8")
+    files[SETTINGS_TRANSFORMER] = (manifests / "transformers" / "settings" / "settings.yaml").read_text(
+        encoding="utf-8"
+    )
+    files[KUSTOMIZATION] = kustomization(version)
     files[CHECKSUMS] = "".join(
         f"{hashlib.sha256(text.encode()).hexdigest()}  {name}\n" for name, text in files.items()
     )
@@ -164,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="pressplay release",
         description="Write the versioned install bundle: install-core.yaml, install-events.yaml, "
         "install-argocd.yaml, install-external-secrets.yaml (each rendered with kubectl kustomize, both "
-        "images tagged with the version) and SHA256SUMS. See docs/release.md.",
+        "images tagged with the version), settings.yaml, settings-transformer.yaml, a kustomization.yaml "
+        "of the bundle and SHA256SUMS. See docs/release.md.",
     )
     parser.add_argument(
         "--version",
