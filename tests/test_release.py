@@ -31,6 +31,7 @@ from pressplay.lint.load import find_kubectl, parse_stream, render_kustomization
 from pressplay.plugin_configmap import load_plugin
 
 from .manifests.test_images import agent_images, comparable, every_image, expected_agent_images
+from .manifests.test_namespace import install_md_overlay
 from .manifests.test_render_and_schemas import KUBERNETES_VERSION, _crd_validator, _errors, _events_validator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -237,3 +238,21 @@ def test_the_bundle_folder_with_settings_is_the_repository_overlay_at_that_versi
     assert data["body.installation.id"] == ["12345678"]
     assert mine[("Role", "pressplay-argocd-applications")]["rules"][0]["resourceNames"] == ["widgets-preview"]
     assert ("PressplaySettings", "pressplay") not in mine
+
+
+def test_the_namespace_recipe_works_on_the_bundle(out: Path, kubectl: str, tmp_path: Path) -> None:
+    """docs/install.md "Another namespace": its two patches in the bundle folder's kustomization."""
+    folder = tmp_path / "pressplay-release"
+    shutil.copytree(out, folder)
+    kustomization = (
+        (folder / "kustomization.yaml").read_text(encoding="utf-8").replace("  # - install-", "  - install-")
+    )
+    patches = "patches:\n" + install_md_overlay().split("patches:\n", 1)[1]
+    (folder / "kustomization.yaml").write_text(kustomization + patches, encoding="utf-8")
+    objects = parse_stream(render_kustomization(folder, kubectl), "bundle", lines=False)
+    argocd = {("Role", "pressplay-argocd-applications"), ("RoleBinding", "pressplay-argocd-applications")}
+    where = {(d.kind, d.name): d.body["metadata"]["namespace"] for d in objects}
+    assert {k for k, ns in where.items() if ns == "argocd"} == argocd
+    assert {ns for k, ns in where.items() if k not in argocd} == {"agents"}
+    subjects = {s["namespace"] for d in objects if d.kind == "RoleBinding" for s in d.body["subjects"]}
+    assert subjects == {"agents"}
