@@ -8,12 +8,12 @@ the mounted files that hold them.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 #: The sidecar's port. ``plugin.yaml`` declares the same number (a test keeps them equal).
 DEFAULT_PORT = 17820
@@ -26,12 +26,36 @@ _ALLOWED_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?:\*|[A-Za-z0-9._
 PLUGIN_KEY = "pressplay"
 
 
-class Settings(BaseSettings):
-    """Runtime settings. Construct with keyword arguments to override the environment."""
+#: Every field ``x`` is read from the environment variable ``PRESSPLAY_X`` (any case).
+ENV_PREFIX = "PRESSPLAY_"
 
-    model_config = SettingsConfigDict(
-        env_prefix="PRESSPLAY_", extra="ignore", frozen=True, populate_by_name=True
-    )
+
+def _environment(fields: Any) -> dict[str, str]:
+    """The ``PRESSPLAY_<FIELD>`` variables of this process that name a field, as ``{field: text}``."""
+    found: dict[str, str] = {}
+    size = len(ENV_PREFIX)
+    for key, value in os.environ.items():
+        if key[:size].upper() == ENV_PREFIX:
+            name = key[size:].lower()
+            if name in fields:
+                found[name] = value
+    return found
+
+
+class Settings(BaseModel):
+    """Runtime settings. Construct with keyword arguments to override the environment.
+
+    A plain pydantic model that reads ``PRESSPLAY_*`` itself (in ``__init__``, like pydantic-settings'
+    ``BaseSettings`` did, whose import cost every worker ~3.7 MiB and 70 modules, asyncio among them,
+    for this one use): keyword arguments win over the environment, variable names are matched in any
+    case, every value arrives as its text (the list fields split it on commas), defaults are validated,
+    and unknown keys are ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_environment(type(self).model_fields), **values})
 
     # --- the HTTP server -------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address to bind; the agent dials localhost.")
@@ -71,7 +95,7 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(
         None, description="Never used: pressplay authenticates as a GitHub App only. Set = startup error."
     )
-    repositories: Annotated[tuple[str, ...], NoDecode] = Field(
+    repositories: tuple[str, ...] = Field(
         (),
         description=(
             "The repositories the sidecar acts on, comma-separated `owner/name` or `owner/*` "
@@ -88,7 +112,7 @@ class Settings(BaseSettings):
     )
 
     # --- the acceptance step's HTTP probes ---------------------------------------------------
-    probe_allow_cidrs: Annotated[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode] = Field(
+    probe_allow_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = Field(
         (),
         description=(
             "Address ranges the acceptance step's HTTP probes may reach although they are not public, "
@@ -185,4 +209,4 @@ def startup_problem(settings: Settings) -> str | None:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit (non-``None``) overrides, e.g. from CLI flags."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    return Settings(**clean)
