@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -37,6 +38,17 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _parse_duration(value: object) -> timedelta:
+    if isinstance(value, str):  # a template's text: the same few values on every poll
+        return _parse_duration_text(value)
+    return _parse_duration_value(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_duration_text(value: str) -> timedelta:
+    return _parse_duration_value(value)
+
+
+def _parse_duration_value(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
