@@ -145,6 +145,9 @@ def check_steps_apart(steps: Any) -> None:
     if pid == 0:  # the child: import, report, exit without running any of the parent's cleanup
         code = 0
         try:
+            # lowest CPU priority: on a sidecar's one core (its CPU limit) the check must not delay the
+            # worker's first answer; it still ends within a second or two and stops serve if it fails
+            os.nice(19)
             steps.load_all()
         except RegistryError as exc:
             print(f"pressplay serve: {exc}", file=sys.stderr, flush=True)
