@@ -79,6 +79,8 @@ class Container:
     restarts: int = 0
     started_at: str = ""
     ready: bool = False
+    #: time.monotonic() before which a killed container stays down (a fault scenario's outage)
+    down_until: float = 0.0
 
     @property
     def name(self) -> str:
@@ -361,11 +363,13 @@ class PodRun:
         c.ready = False
         c.proc = None
 
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> bool:
-        """Send ``sig`` to a running container's processes (the fault scenarios use this)."""
+    def kill(self, name: str, sig: int = signal.SIGKILL, down_for: float = 0.0) -> bool:
+        """Send ``sig`` to a running container's processes (the fault scenarios use this); with
+        ``down_for``, the kubelet restarts it only after that many seconds (an outage, not a blip)."""
         c = self.container(name)
         if c is None or c.proc is None:
             return False
+        c.down_until = time.monotonic() + down_for
         try:
             os.killpg(c.proc.pid, sig)
         except ProcessLookupError:
@@ -496,6 +500,8 @@ class PodRun:
                 if term is None:
                     continue
                 failed = term["exitCode"] != 0
+                if c.down_until > time.monotonic():
+                    continue  # held down by a fault scenario (kill(..., down_for=...))
                 if self.restart_policy == "Always" or (self.restart_policy == "OnFailure" and failed):
                     # kubelet restarts it (CrashLoopBackOff after a few; short back-off here)
                     c.restarts += 1

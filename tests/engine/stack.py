@@ -495,10 +495,11 @@ class Stack:
             ],
         }
 
-    def sidecar_kill(self, workflow: str) -> bool:
-        """SIGKILL the pressplay sidecar in ``workflow``'s agent pod (kubelet restarts it)."""
+    def sidecar_kill(self, workflow: str, down_for: float = 0.0) -> bool:
+        """SIGKILL the pressplay sidecar in ``workflow``'s agent pod; the kubelet restarts it after
+        ``down_for`` seconds (every plugin call of the run meanwhile meets a refused connection)."""
         run = self.kubelet.run_of(f"{workflow}-1340600742-agent")
-        return run is not None and run.kill(SIDECAR)
+        return run is not None and run.kill(SIDECAR, down_for=down_for)
 
     def secret_value(self, name: str, key: str) -> str:
         obj = self.api.get("secrets", NS, name) or {}

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.engine.stack import SHARED, Stack
+from tests.engine.stack import SHARED, Stack, kubectl_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -248,6 +249,12 @@ def test_each_promised_flow_starts_once_and_runs_to_its_end(engine: Stack) -> No
     for name, fixture_name in started.items():
         wf = engine.workflow(name)
         assert wf["status"]["phase"] == "Succeeded", f"{fixture_name}:\n{engine.get_tree(name)}"
+        # The documented output (issue 13 item 3): the URL of the comment the flow posted on the PR.
+        key = {"pr-remediation": "reply-url", "ci-remediation": "report-url"}[
+            wf["spec"]["workflowTemplateRef"]["name"]
+        ]
+        outputs = engine.summary(wf)["outputs"]
+        assert outputs.get(key, "").startswith("http"), (fixture_name, key, outputs)
 
     # Each remediator got the person's text byte for byte (the scripted agent quotes it into
     # docs/reviews/task-<id>.md on the PR's branch).
@@ -269,9 +276,35 @@ def test_each_promised_flow_starts_once_and_runs_to_its_end(engine: Stack) -> No
     assert sorted(w["metadata"]["name"] for w in engine.workflows()) == sorted(started)
 
 
+SETTINGS_IMAGE = "registry.example.com/agents/custom-agent:7"
+SETTINGS_MODEL = "engine-model-7"
+
+
+def set_run_settings(engine: Stack) -> None:
+    """The admin's run settings for the repository (issue 14 item 3): a non-default agent image and model."""
+    runs = f"repositories:\n  {REPO.upper()}:\n    image: {SETTINGS_IMAGE}\n    model: {SETTINGS_MODEL}\n"
+    patch = json.dumps({"data": {"runs.yaml": runs}})
+    subprocess.run(
+        [kubectl_binary(), "--kubeconfig", str(engine.cluster.admin_kubeconfig), "-n", "pressplay",
+         "patch", "configmap", "pressplay-settings", "--type", "merge", "-p", patch],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def agent_containers(engine: Stack, workflow: str) -> list[dict[str, Any]]:
+    """The agent's (`main`) container of every agent-step pod of ``workflow``."""
+    found = []
+    for run in engine.pods():
+        labels = run.pod["metadata"].get("labels") or {}
+        if labels.get("workflows.argoproj.io/workflow") == workflow and "pressplay.dev/agent" in labels:
+            found += [c for c in run.pod["spec"]["containers"] if c["name"] == "main"]
+    return found
+
+
 def test_an_opened_issue_is_triaged_and_a_merge_presses_play_once(engine: Stack) -> None:
     engine.start_events()
     engine.github.world.github.set_permission(REPO, WRITER, "write")
+    set_run_settings(engine)
     issue = both(hostile("issue.title"), hostile("issue.body"))(pressplay(fixture("issues.opened"), number=1))
     decisions = fired(engine.deliver("issues", "issue-1", issue))
     assert [(d["sensor"], d["trigger"], d.get("error")) for d in decisions] == [
@@ -279,6 +312,14 @@ def test_an_opened_issue_is_triaged_and_a_merge_presses_play_once(engine: Stack)
     ]
     triage = engine.workflow(decisions[0]["workflow"])
     assert triage["status"]["phase"] == "Succeeded", engine.get_tree(triage["metadata"]["name"])
+    outputs = engine.summary(triage)["outputs"]
+    assert outputs.get("triage-comment-url", "").startswith("http"), outputs
+    # Started by a Sensor with ids only, the run still has the settings' image and model.
+    started = agent_containers(engine, triage["metadata"]["name"])
+    assert started, "the triage run started no agent pod"
+    for container in started:
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        assert (container["image"], env.get("PRESSPLAY_MODEL")) == (SETTINGS_IMAGE, SETTINGS_MODEL)
 
     # A merged task PR that is not in the sample's backlog (a seeded merge carries no code: a backlog
     # task "merged" this way would leave its dependants without it).
@@ -290,6 +331,19 @@ def test_an_opened_issue_is_triaged_and_a_merge_presses_play_once(engine: Stack)
     name = decisions[0]["workflow"]
     assert name == "press-play-merge-1"
     assert engine.workflow(name)["status"]["phase"] == "Succeeded", engine.get_tree(name)
+    # press-play as the merge Sensor submits it (repo, base, delivery): the settings step answered the
+    # repository's image and model, whatever the spelling of its name.
+    settings = next(
+        n for n in engine.workflow(name)["status"]["nodes"].values() if n.get("displayName") == "settings"
+    )
+    outputs = {p["name"]: p.get("value") for p in settings["outputs"]["parameters"]}
+    assert (outputs["image"], outputs["model"], outputs["repoKey"]) == (
+        SETTINGS_IMAGE,
+        SETTINGS_MODEL,
+        "acme.greeter",
+    )
+    for container in agent_containers(engine, name):
+        assert container["image"] == SETTINGS_IMAGE
 
     again = fired(engine.deliver("pull_request", "merge-1", merged))
     assert again and again[0].get("error"), again

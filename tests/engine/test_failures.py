@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -28,8 +29,23 @@ def test_failing_gate_and_unfixable_ci_fail_the_run_with_the_reason(faulty: Stac
     nodes = stack.summary(wf)["nodes"]
     failed = [n for n in nodes if n["phase"] in ("Failed", "Error") and n["template"] == "agent-step"]
     assert failed, tree
-    # (The node message says only "main: Error (exit code 1)": the gate's report does not reach it;
-    # see docs/engine.md, "Defects found".)
+    # The failed agent node says why (issue 13 item 4): `pressplay agent run` writes its result to the
+    # container's termination log, the kubelet puts it into terminated.message and Argo's
+    # inferFailedReason appends it: "main: Error (exit code 1): gates-failed: ...".
+    assert any("gates-failed" in n["message"] for n in failed), [n["message"] for n in failed]
+
+    # The documented outputs of a run with one merged and two failed tasks (issue 13 item 3,
+    # docs/install.md step 7): the exit handler's outcome always; per-task outputs of the task whose
+    # pipeline succeeded (executeDAG exports a DAG's task outputs once that DAG succeeds); none for
+    # the failed tasks, nor `backlog` (the failed play DAG).
+    outputs = stack.summary(wf)["outputs"]
+    counts = json.loads(outputs["outcome-counts"])
+    assert counts["done"] == 1, outputs
+    assert outputs["outcome"].startswith("2 task(s) to run"), outputs
+    for out in ("pr-url", "pr-number", "merge-sha"):
+        assert outputs.get(f"task-1-{out}"), (out, outputs)
+    assert not [k for k in outputs if k.startswith(("task-2-", "task-3-"))], outputs
+    assert "backlog" not in outputs, outputs
 
     pulls = {p["head"]: p for p in stack.github.pulls()}
     assert pulls["pressplay/task-1"]["merged"], pulls

@@ -401,8 +401,10 @@ def test_remediation_debounces_outside_the_lock(objects: Objects) -> None:
         assert "synchronization" not in remediate
         act = {t["name"]: t for t in remediate["dag"]["tasks"]}["act"]
         assert act["when"] == "'{{tasks.debounce.outputs.parameters.proceed}}' == 'true'"
-        steps = [group[0]["name"] for group in templates(objects, flow)["act"]["steps"]]
-        assert steps[0] == agent and len(steps) == 2
+        # A dag (its comment-posting task's globalName output reaches the Workflow: executeDAG).
+        tasks = templates(objects, flow)["act"]["dag"]["tasks"]
+        assert [t["name"] for t in tasks][0] == agent and len(tasks) == 2
+        assert tasks[1]["depends"] == agent
 
 
 def test_exit_handlers_never_change_the_result(objects: Objects) -> None:
