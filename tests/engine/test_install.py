@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.engine.stack import NS, Options, Stack
+from tests.engine.stack import NS, ROOT, Options, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -61,3 +64,66 @@ def test_the_core_installs_alone_and_with_each_component(
             assert dry.returncode != 0 and 'namespaces "argocd" not found' in said, said
         if not events:
             assert dry.returncode != 0 and 'no matches for kind "EventBus"' in said, said
+
+
+# docs/install.md "Another namespace": the page's overlay (its two patches, next to this
+# installation's settings patch) applied for real into namespace `agents`; the Argo CD Role and
+# RoleBinding stay in `argocd` and bind the ServiceAccount in `agents`.
+def test_the_another_namespace_recipe_installs(engine: Stack) -> None:
+    text = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    match = re.search(
+        r"<!-- tests/manifests/test_namespace\.py renders this overlay -->\n```yaml\n(.*?)```", text, re.S
+    )
+    assert match, "docs/install.md lost the 'Another namespace' overlay"
+    recipe = yaml.safe_load(match.group(1))
+    overlay = engine.settings_overlay(None, name="agents-overlay")
+    kustomization = json.loads((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["patches"] = [*kustomization.get("patches", []), *recipe["patches"]]
+    (overlay / "kustomization.yaml").write_text(json.dumps(kustomization), encoding="utf-8")
+    k = engine.cluster.kubectl
+    k("create", "namespace", "agents")
+    applied = k("apply", "-k", str(overlay), check=False)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    # Every object of the overlay, read back from the API server where it now lives.
+    items = json.loads(k("get", "-k", str(overlay), "-o", "json").stdout)["items"]
+    where = {(o["kind"], o["metadata"]["name"]): o["metadata"]["namespace"] for o in items}
+    argocd = {("Role", "pressplay-argocd-applications"), ("RoleBinding", "pressplay-argocd-applications")}
+    assert {key for key, ns in where.items() if ns == "argocd"} == argocd, where
+    assert {ns for key, ns in where.items() if key not in argocd} == {"agents"}, where
+    assert len(where) == len(items) > 20
+    (binding,) = [o for o in items if (o["kind"], o["metadata"]["namespace"]) == ("RoleBinding", "argocd")]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "pressplay-executor-plugin", "namespace": "agents"}
+    ]
+    templates = {t["metadata"]["name"] for t in engine.api.list("workflowtemplates", "agents")}
+    assert {"press-play", "task", "agent-step"} <= templates
+    assert len(engine.api.list("sensors", "agents")) == 4
+
+
+# docs/release.md: the release folder as an admin downloads it (`pressplay release`), settings set,
+# the components this cluster has uncommented (no External Secrets Operator here), `kubectl apply -k`.
+def test_the_release_bundle_installs(engine: Stack) -> None:
+    from pressplay.release import AGENT_IMAGE, SIDECAR_IMAGE, build, write
+
+    bundle = build(ROOT / "manifests")
+    folder = engine.workdir / "release"
+    write(bundle, folder)
+    kustomization = (folder / "kustomization.yaml").read_text(encoding="utf-8")
+    for part in ("events", "argocd"):
+        kustomization = kustomization.replace(f"  # - install-{part}.yaml", f"  - install-{part}.yaml")
+    (folder / "kustomization.yaml").write_text(kustomization, encoding="utf-8")
+    settings = yaml.safe_load((folder / "settings.yaml").read_text(encoding="utf-8"))
+    overlay = engine.settings_overlay(None, name="release-settings")
+    mine = json.loads((overlay / "settings.yaml").read_text(encoding="utf-8"))
+    settings.update({k: v for k, v in mine.items() if k not in ("apiVersion", "kind", "metadata")})
+    (folder / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    applied = engine.cluster.kubectl("apply", "-k", str(folder), check=False)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    plugin = engine.api.get("configmaps", NS, "pressplay-executor-plugin")
+    assert plugin is not None
+    assert plugin["data"]["sidecar.image"] == f"{SIDECAR_IMAGE}:{bundle.version}"
+    settings_cm = engine.api.get("configmaps", NS, "pressplay-settings")
+    assert settings_cm is not None
+    assert settings_cm["data"]["agentImage"] == f"{AGENT_IMAGE}:{bundle.version}"
+    assert settings_cm["data"]["repositories"] == engine.github.repo
+    assert len(engine.api.list("sensors", NS)) == 4
