@@ -131,11 +131,10 @@ def component_documents(core: list[str], with_component: list[str], component: s
 
 
 def header(version: str, component: str) -> str:
-    after = "" if component == "core" else ", after install-core.yaml"
     return (
-        f"# pressplay {version}: {component} (rendered by `pressplay release` with kubectl kustomize from\n"
-        f"# manifests/, images {SIDECAR_IMAGE}:{version} and {AGENT_IMAGE}:{version}).\n"
-        f"# kubectl apply -f {bundle_name(component)}{after}; see docs/release.md.\n"
+        f"# pressplay {version}: {component} (`pressplay release`: kubectl kustomize of manifests/, images\n"
+        f"# {SIDECAR_IMAGE}:{version} and {AGENT_IMAGE}:{version}). Installed through this folder's\n"
+        "# kustomization.yaml, which applies settings.yaml: `kubectl apply -k .` (docs/release.md).\n"
     )
 
 
