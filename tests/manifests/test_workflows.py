@@ -403,7 +403,7 @@ def test_remediation_debounces_outside_the_lock(objects: Objects) -> None:
         assert act["when"] == "'{{tasks.debounce.outputs.parameters.proceed}}' == 'true'"
         # A dag (its comment-posting task's globalName output reaches the Workflow: executeDAG).
         tasks = templates(objects, flow)["act"]["dag"]["tasks"]
-        assert [t["name"] for t in tasks][0] == agent and len(tasks) == 2
+        assert tasks[0]["name"] == agent and len(tasks) == 2
         assert tasks[1]["depends"] == agent
 
 
