@@ -260,7 +260,10 @@ def test_each_promised_flow_starts_once_and_runs_to_its_end(engine: Stack) -> No
         else:
             assert outputs.get(key, "").startswith("http"), (fixture_name, key, outputs)
             posted.add(template)
-    assert posted == {"pr-remediation", "ci-remediation"}, posted
+    # Every review flow acts (one per PR). The CI flows run on PRs 1 and 2, whose heads the review
+    # flows' remediators move: a CI flow whose debounce sees its commit superseded ends quietly
+    # (debounce `ci`: "a head that moved past sha"), so whether one of them acts depends on timing.
+    assert "pr-remediation" in posted, posted
 
     # Each remediator got the person's text byte for byte (the scripted agent quotes it into
     # docs/reviews/task-<id>.md on the PR's branch).
