@@ -181,7 +181,7 @@ def test_kubernetes_outage_is_retried(kube_emulator: KubeEmulator, sidecar: Side
         ),
         (
             {"app": "api", "revision": NEW, "syncNow": True},
-            "argocd.syncNow: unknown argument; known arguments are",
+            "argocd.syncNow: unknown argument; did you mean `sync`? known arguments are",
         ),
         ({"app": "api"}, "argocd.revision: required argument is missing"),
         ({"app": "api", "revision": [NEW, OLD]}, "has a single source: pass `revision` as one SHA"),
