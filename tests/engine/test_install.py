@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.engine.stack import NS, ROOT, Options, Stack
+from tests.engine.stack import NS, ROOT, Options, Stack, kubectl_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -35,6 +36,27 @@ def test_apply_k_manifests_installs_everything_and_the_controller_takes_a_workfl
     # The real argo CLI lists the templates through the API server.
     listed = engine.argo("template", "list").stdout
     assert "press-play" in listed, listed
+
+    # Issue 13 item 6: a repository without its pressplay-concurrency key fails the first step with
+    # the fix, before any agent pod asks for the semaphore (Argo's prepAcquire would fail that node
+    # only when its pod is about to start, possibly hours in).
+    key = engine.github.repo.replace("/", ".").lower()
+    subprocess.run(
+        [kubectl_binary(), "--kubeconfig", str(engine.cluster.admin_kubeconfig), "-n", NS, "patch",
+         "configmap", "pressplay-concurrency", "--type", "json", "-p",
+         json.dumps([{"op": "remove", "path": f"/data/{key}"}])],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    name = engine.press_play()
+    wf = engine.wait(name, timeout=300)
+    assert wf["status"]["phase"] == "Failed", engine.get_tree(name)
+    nodes = engine.summary(wf)["nodes"]
+    settings = next(n for n in nodes if n["name"] == "settings")
+    assert settings["phase"] == "Failed", nodes
+    assert f"has no key {key}" in settings["message"], settings["message"]
+    assert "kubectl -n pressplay patch configmap pressplay-concurrency" in settings["message"]
+    assert not [n for n in nodes if n["template"] == "agent-step"], nodes
+    assert not engine.github.pulls()
 
 
 # Scenario e: the optional parts (docs/install.md, "Optional parts"), each on a cluster that has only
