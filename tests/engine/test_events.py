@@ -323,6 +323,14 @@ def test_an_opened_issue_is_triaged_and_a_merge_presses_play_once(engine: Stack)
     assert triage["status"]["phase"] == "Succeeded", engine.get_tree(triage["metadata"]["name"])
     outputs = engine.summary(triage)["outputs"]
     assert outputs.get("triage-comment-url", "").startswith("http"), outputs
+    # The triage agent got the issue's title and body byte for byte (the scripted agent quotes its
+    # context into docs/issues/<task>.md on its branch).
+    from pressplay.demo.world import git
+
+    seen = git(
+        f"--git-dir={engine.github.world.remote}", "show", "pressplay/task-issue-1:docs/issues/issue-1.md"
+    )
+    assert seen == f"> # {HOSTILE}\n> \n> {HOSTILE}\n", seen  # "# <title>\n\n<body>", as the Sensor builds it
     # Started by a Sensor with ids only, the run still has the settings' image and model.
     started = agent_containers(engine, triage["metadata"]["name"])
     assert started, "the triage run started no agent pod"

@@ -8,6 +8,7 @@ does depends on the agent profile:
 - ``lint``, ``tests``, ``deploy`` find nothing to do (the author's work passes their gates);
 - ``ci-remediator`` adds the change note the ``changelog`` check asks for;
 - ``remediator`` records how it addressed the review comment found in its context;
+- ``triage`` quotes the issue it was given into ``docs/issues/<task>.md`` and writes no task;
 - ``acceptance`` runs the task's test and writes a verdict to ``$PRESSPLAY_VERDICT_FILE``.
 
 ``PRESSPLAY_DEMO_FAULTS`` (``kind:task`` pairs, comma-separated) makes it misbehave on purpose:
@@ -155,6 +156,15 @@ def main() -> int:
     broken = faults()
     module = MODULES.get(task)
     print(f"scripted agent: {agent}, task {task}, attempt {attempt}, {len(prompt)} prompt characters")
+    if agent == "triage":
+        # Records the issue it was given (its first context block), quoted, on its branch: what it
+        # received is checked byte for byte (tests/engine/test_events.py). Writes no task.
+        issue = _context(prompt).strip() or "(empty issue)"
+        path = root / "docs" / "issues" / f"{task}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(f"> {line}" for line in issue.splitlines()) + "\n", encoding="utf-8")
+        print(f"scripted agent: read the issue into {path.relative_to(root)}")
+        return 0
     if module is None:
         print(f"scripted agent: no script for task {task!r}; nothing to do")
         return 0
