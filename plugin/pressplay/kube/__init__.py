@@ -108,39 +108,34 @@ class KubeClients:
         Used by the ``settings`` step (the run settings and the concurrency keys). 403 names the Role
         that grants the read; 5xx, 429 and connection errors are temporary."""
         from kubernetes.client import CoreV1Api
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
 
-        from pressplay import telemetry
-
-        with telemetry.tracer().start_as_current_span(
-            "kube.get",
-            attributes={
-                "k8s.resource": "configmaps",
-                "k8s.namespace.name": namespace,
-                "k8s.object.name": name,
-            },
-        ) as span:
-            try:
-                found = CoreV1Api(self.api_client).read_namespaced_config_map(
+        try:
+            found = self._call(
+                "get",
+                namespace,
+                name,
+                lambda: CoreV1Api(self.api_client).read_namespaced_config_map(
                     name, namespace, _request_timeout=REQUEST_TIMEOUT
-                )
-            except ApiException as exc:
-                status = int(exc.status or 0)
-                span.set_attribute("http.response.status_code", status)
-                if status == 404:
-                    return None
-                raise map_config_map_error(namespace, name, status, exc.body, exc.headers) from None
-            except HTTPError as exc:
-                span.set_attribute("error.type", type(exc).__name__)
-                raise TemporaryError(
-                    f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__}); retrying",
-                    retry_after=15,
-                ) from None
-            span.set_attribute("http.response.status_code", 200)
-            return {str(k): str(v) for k, v in (found.data or {}).items()}
+                ),
+                resource="configmaps",
+                mapper=map_config_map_error,
+            )
+        except ConfigMapNotFound:
+            return None
+        return {str(k): str(v) for k, v in (found.data or {}).items()}
 
-    def _call(self, verb: str, namespace: str, name: str, func: Callable[[], T]) -> T:
+    def _call(
+        self,
+        verb: str,
+        namespace: str,
+        name: str,
+        func: Callable[[], T],
+        *,
+        resource: str = RESOURCE,
+        mapper: Callable[..., PermanentError | TemporaryError] | None = None,
+    ) -> T:
+        """``func()`` in a ``kube.<verb>`` span; an API error becomes the step error ``mapper`` (default:
+        :func:`map_api_error`, for Applications) says, a connection error a temporary one."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
@@ -148,15 +143,16 @@ class KubeClients:
 
         with telemetry.tracer().start_as_current_span(
             f"kube.{verb}",
-            attributes={"k8s.resource": RESOURCE, "k8s.namespace.name": namespace, "k8s.object.name": name},
+            attributes={"k8s.resource": resource, "k8s.namespace.name": namespace, "k8s.object.name": name},
         ) as span:
             try:
                 result = func()
             except ApiException as exc:
-                span.set_attribute("http.response.status_code", int(exc.status or 0))
-                raise map_api_error(
-                    verb, namespace, name, int(exc.status or 0), exc.body, exc.headers
-                ) from None
+                status = int(exc.status or 0)
+                span.set_attribute("http.response.status_code", status)
+                if mapper is None:
+                    raise map_api_error(verb, namespace, name, status, exc.body, exc.headers) from None
+                raise mapper(namespace, name, status, exc.body, exc.headers) from None
             except HTTPError as exc:
                 span.set_attribute("error.type", type(exc).__name__)
                 raise TemporaryError(
@@ -251,12 +247,18 @@ CONFIG_MAP_RBAC_HINT = (
 )
 
 
+class ConfigMapNotFound(PermanentError):
+    """No such ConfigMap (:meth:`KubeClients.get_config_map` answers None for it)."""
+
+
 def map_config_map_error(
     namespace: str, name: str, status: int, body: object, headers: object = None
 ) -> PermanentError | TemporaryError:
     """A Kubernetes API error reading a ConfigMap → the step error that says what to fix (or to retry)."""
     message, _details = _status_message(body)
     said = f" (Kubernetes said: {message})" if message else ""
+    if status == 404:
+        return ConfigMapNotFound(f"ConfigMap {namespace}/{name} not found")
     if status == 403:
         return PermanentError(
             f"the plugin's ServiceAccount may not get ConfigMap {name} in namespace {namespace}{said}; "
