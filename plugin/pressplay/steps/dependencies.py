@@ -38,6 +38,7 @@ from pressplay.tasks import (
     DEFAULT_BRANCH,
     DEFAULT_PROMPT_PATH,
     DEFAULT_TASKS_PATH,
+    TaskList,
     TasksFileError,
     check_repo_path,
     parse_id_list,
@@ -160,13 +161,27 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         "titleB64": args.title_b64,
         "promptPath": args.prompt_path,
     }
+    # The tasks file is read once per call (a conditional request: free while it is unchanged), for
+    # the task itself (fromTasksFile) and for its dependencies' ids and states.
+    changed = False
+    task_list: TaskList | None = None
+    if gh is not None and args.tasks_path:
+        file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
+        changed = not file.not_modified
+        try:
+            task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
+        except TasksFileError as exc:
+            return Failed(str(exc))
     depends_on = list(args.depends_on)
     if args.from_tasks_file:
-        if not args.tasks_path or gh is None:
+        if task_list is None:
             return Failed("fromTasksFile needs `tasksPath`: name the tasks file the task is read from")
-        found = _task_from_file(gh, args)
-        if isinstance(found, Failed):
-            return found
+        found = task_list.by_id().get(args.task)
+        if found is None:
+            return Failed(
+                f"{task_list.where} has no task {args.task}: it was removed after press-play read the "
+                "backlog; press play again"
+            )
         if not depends_on:
             depends_on = list(found.dependencies)
         if not task_info["titleB64"]:
@@ -180,15 +195,8 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         return Succeeded({"merged": [], "count": 0, **info}, summary=f"task {args.task} has no dependencies")
     assert gh is not None
     args = args.model_copy(update={"depends_on": depends_on})
-    changed = False
     done_in_file: set[str] = set()
-    if args.tasks_path:
-        file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
-        changed = changed or not file.not_modified
-        try:
-            task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
-        except TasksFileError as exc:
-            return Failed(str(exc))
+    if task_list is not None:
         known = task_list.by_id()
         missing = [d for d in args.depends_on if d not in known]
         if missing:
@@ -263,23 +271,6 @@ def dependencies(args: DependenciesArgs, ctx: StepContext) -> Outcome:
         changed=changed,
         budget=gh.budget(),
     )
-
-
-def _task_from_file(gh: RepoClient, args: DependenciesArgs) -> Any:
-    """The task ``args.task`` of the tasks file (a :class:`~pressplay.tasks.Task`), or a Failed naming why."""
-    assert args.tasks_path is not None
-    file = read_text(gh, args.tasks_path, args.base, hint=TASKS_HINT)
-    try:
-        task_list = parse_tasks(file.text, path=args.tasks_path, tag=args.tag)
-    except TasksFileError as exc:
-        return Failed(str(exc))
-    task = task_list.by_id().get(args.task)
-    if task is None:
-        return Failed(
-            f"{task_list.where} has no task {args.task}: it was removed after press-play read the backlog; "
-            "press play again"
-        )
-    return task
 
 
 def merged_ids(gh: RepoClient, dep: str) -> set[str]:

@@ -10,24 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
+from pressplay.steps.settings import OUTPUTS as STEP_OUTPUTS
 from pressplay.steps.settings import repo_key
 from pressplay.testing.kube_emulator import KubeEmulator
 from pressplay.testing.sidecar import Sidecar
 
 NS = "argo"  # the agent emulator's Workflow namespace
 IMAGE = "ghcr.io/pressplay-dev/pressplay-agent:0.1.0"
-OUTPUTS = [
-    "image",
-    "model",
-    "promptModB64",
-    "deployWorkflow",
-    "argocdApp",
-    "argocdNamespace",
-    "mergeMethod",
-    "gates",
-    "repoKey",
-    "source",
-]
+OUTPUTS = list(STEP_OUTPUTS)
 RUNS = """\
 defaults:
   model: claude-sonnet-4-5
