@@ -166,10 +166,25 @@ def _own(path: Path) -> None:
                 os.chown(os.path.join(dirpath, name), AGENT_UID, AGENT_UID, follow_symlinks=False)
 
 
+def _closed_to_others(path: Path) -> Path | None:
+    """The first directory above ``path`` that other users cannot search (no o+x), or None."""
+    for parent in reversed(path.absolute().parents):
+        if not parent.stat().st_mode & 0o001:
+            return parent
+    return None
+
+
 def _run_profile(
     sandbox: Sandbox, cli_bin: Path, cli: str, agent: str, *, as_root: bool = False
 ) -> dict[str, str]:
     """``pressplay agent run`` of one shipped profile, with no credentials; returns the output files."""
+    if not as_root and os.geteuid() == 0:
+        closed = _closed_to_others(Path(sys.executable))
+        if closed is not None:
+            pytest.skip(
+                f"UID {AGENT_UID} cannot reach this venv's python: {closed} is not searchable by other "
+                "users (e.g. a mktemp -d checkout, mode 0700); clone where other users can read"
+            )
     work = sandbox.root / f"{cli}-{agent}{'-root' if as_root else ''}"
     agents_dir = _agents_dir(work / "agents", cli)
     options = AgentOptions(
