@@ -1336,3 +1336,41 @@ def test_argo_flags_come_from_the_real_cli() -> None:
     )
     with pytest.raises(AssertionError, match="no flag --wach"):
         run_check(cmd)
+
+
+def page_overlays() -> list[tuple[int, str]]:
+    """Every ``# my-overlay/kustomization.yaml`` block of install.md: (line, text)."""
+    return [
+        (line, "\n".join(lines))
+        for language, line, lines in fenced_blocks(INSTALL.read_text(encoding="utf-8"))
+        if language == "yaml" and lines and re.match(r"^# my-overlay/kustomization\.yaml\b", lines[0])
+    ]
+
+
+def page_overlay_files() -> dict[str, str]:
+    """The other files of my-overlay the page shows (``# my-overlay/settings.yaml``)."""
+    files: dict[str, str] = {}
+    for language, _, lines in fenced_blocks(INSTALL.read_text(encoding="utf-8")):
+        match = re.match(r"^# my-overlay/([\w.-]+)$", lines[0]) if language == "yaml" and lines else None
+        if match and match.group(1) != "kustomization.yaml":
+            files[match.group(1)] = "\n".join(lines)
+    return files
+
+
+@pytest.mark.parametrize(
+    ("line", "text"), page_overlays(), ids=[f"install.md:{n}" for n, _ in page_overlays()]
+)
+def test_every_overlay_the_page_shows_renders(line: int, text: str, tmp_path: Path) -> None:
+    """`kubectl apply -k my-overlay` is accepted above because the page shows my-overlay: each one it
+    shows renders with the real ``kubectl kustomize``, next to a checkout (``../manifests``) or a
+    checkout in ``pressplay/`` (``../pressplay/manifests``), with the page's other my-overlay files."""
+    for checkout in (tmp_path / "manifests", tmp_path / "pressplay" / "manifests"):
+        shutil.copytree(MANIFESTS, checkout)
+    overlay = tmp_path / "my-overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(text + "\n", encoding="utf-8")
+    for name, body in page_overlay_files().items():
+        (overlay / name).write_text(body + "\n", encoding="utf-8")
+    rendered = render_kustomization(overlay, kubectl_cli().binary)
+    kinds = {doc.get("kind") for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)}
+    assert "WorkflowTemplate" in kinds, f"install.md:{line}: the overlay renders no WorkflowTemplate"
