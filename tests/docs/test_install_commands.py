@@ -76,12 +76,7 @@ FILTERS = {"jq", "grep"}
 #: Mistakes found on a page this file's author may not edit, left to its owner: the command as read
 #: (placeholders as {name}) -> the fix. Strict: once the page is fixed the command passes, the test
 #: reports XPASS as a failure, and the entry must go.
-KNOWN_MISTAKES: dict[str, str] = {
-    "argo submit --from workflowtemplate/press-play -p repo=acme/api": (
-        "README.md, Install in a cluster: add `-n pressplay` (the WorkflowTemplate is in pressplay, the "
-        "kubeconfig's namespace rarely is)"
-    ),
-}
+KNOWN_MISTAKES: dict[str, str] = {}
 
 # --------------------------------------------------------------------------------------------------
 # Facts that are not pressplay's, each from its owner's source (verified there when the source is on
