@@ -290,6 +290,8 @@ class PodRun:
         argv = [expand(a, env) for a in (spec.get("command") or []) + (spec.get("args") or [])]
         if not argv:
             raise NotReady(f"container {c.name} has no command and images are not pulled here")
+        if self.kubelet.wrap is not None:
+            argv = self.kubelet.wrap(self, spec, argv)
         ctr_dir = self.root / "containers" / c.name
         ctr_dir.mkdir(parents=True, exist_ok=True)
         term = ctr_dir / "termination-log"
@@ -553,6 +555,7 @@ class Kubelet:
         path: str,
         node_env: Any,
         token_for: Any,
+        wrap: Any = None,
         log: Any = print,
     ) -> None:
         self.api = api
@@ -562,6 +565,7 @@ class Kubelet:
         self.path = path
         self.node_env = node_env  # (PodRun, container spec) -> extra env ("the network")
         self.token_for = token_for  # (namespace, serviceaccount) -> token (TokenRequest)
+        self.wrap = wrap  # (PodRun, container spec, argv) -> argv: a fault scenario's stand-in
         self.log = log
         self.pods: dict[str, PodRun] = {}
         self.finished: list[PodRun] = []

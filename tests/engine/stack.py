@@ -86,6 +86,9 @@ class Options:
     parts: tuple[str, ...] | None = None
     agent_env: dict[str, str] = field(default_factory=dict)  # into pressplay-agent-credentials
     requeue_seconds: int = 1  # the controller's DEFAULT_REQUEUE_TIME and the sidecar's requeue floor
+    # The sidecar runs behind tests/engine/plugin_faults.py, which answers the plugin calls named by
+    # Stack.plugin_errors(...) with `phase: Error` (the scenario of errored steps).
+    plugin_faults: bool = False
     keep: bool = False  # keep the work directory
     log: Any = None
 
@@ -171,6 +174,7 @@ class Stack:
             ),
             node_env=self._node_env,
             token_for=lambda ns, sa: self.cluster.sa_token(ns, sa),
+            wrap=self._wrap if self.options.plugin_faults else None,
             log=self.log,
         ).start()
         self._exit.callback(self.kubelet.stop)
@@ -421,6 +425,27 @@ class Stack:
             "PRESSPLAY_GITHUB_API_URL": self.github.api_url,
             "PRESSPLAY_REQUEUE_MIN_SECONDS": str(self.options.requeue_seconds),
         }
+
+    @property
+    def _plugin_fault_rules(self) -> Path:
+        return self.workdir / "plugin-faults.json"
+
+    def _wrap(self, run: PodRun, spec: dict[str, Any], argv: list[str]) -> list[str]:
+        if spec.get("name") != "pressplay-executor-plugin":
+            return argv
+        script = Path(__file__).with_name("plugin_faults.py")
+        return [sys.executable, str(script), str(self._plugin_fault_rules), "--", *argv]
+
+    def plugin_errors(self, *rules: tuple[str, str]) -> None:
+        """From now on, answer ``phase: Error`` to the plugin calls of these (template name, regex
+        on the step's ``node`` argument) pairs, instead of the sidecar (``Options.plugin_faults``)."""
+        assert self.options.plugin_faults, (
+            "Options(plugin_faults=True) puts the fault in front of the sidecar"
+        )
+        data = [{"template": t, "node": n} for t, n in rules]
+        tmp = self._plugin_fault_rules.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(self._plugin_fault_rules)
 
     # -- using it ----------------------------------------------------------------------------------
     def argo(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
