@@ -40,10 +40,12 @@ _PY = {
     "banner": ('"""Banners for the command line."""\n\nfrom greeter.greeting import greet\n\n\n'
                'def banner(name):\n    """Frame the greeting for ``name``."""\n    return f"** {greet(name)} **"\n'),
 }  # fmt: skip
+# Double-quoted, as `ruff format` writes them: the `python` gate preset passes on this code too
+# (tests/engine/test_gates.py).
 _PY_TESTS = {
-    "greeting": ("from greeter.greeting import greet", "greet('Ada')", "Hello, Ada!"),
-    "farewell": ("from greeter.farewell import farewell", "farewell('Ada')", "Goodbye, Ada."),
-    "banner": ("from greeter.banner import banner", "banner('Ada')", "** Hello, Ada! **"),
+    "greeting": ("from greeter.greeting import greet", 'greet("Ada")', "Hello, Ada!"),
+    "farewell": ("from greeter.farewell import farewell", 'farewell("Ada")', "Goodbye, Ada."),
+    "banner": ("from greeter.banner import banner", 'banner("Ada")', "** Hello, Ada! **"),
 }
 _RS = {
     "greeting": ("greet", 'format!("Hello, {name}!")', "Hello, Ada!", ""),
@@ -106,7 +108,7 @@ def _python_files(module: str, *, bad: bool) -> dict[str, str]:
         f'    """{module} works."""\n\n'
         f"    def test_{module}(self):\n"
         f'        """The documented example."""\n'
-        f"        self.assertEqual({call}, {expected!r})\n"
+        f'        self.assertEqual({call}, "{expected}")\n'
     )
     return {f"greeter/{module}.py": code, f"tests/test_{module}.py": test}
 
