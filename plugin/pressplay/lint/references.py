@@ -240,7 +240,7 @@ class _Checker:
                     f"{path}.depends",
                     f"`{name}.Failed` without `{name}.Errored`: Argo keeps the two apart "
                     f"(evaluateDependsLogic), and a node ends in Error on a template or pod error, a "
-                    f"plugin step's transport error or a deadline; write `{name}.Failed || {name}.Errored`",
+                    f"plugin's Error answer or a failed agent pod; write `{name}.Failed || {name}.Errored`",
                     Severity.warning,
                 )
         for match in _DEPENDS_TOKEN.finditer(depends):
