@@ -5,7 +5,7 @@ plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered man
 (JSON Schema of the steps' arguments, for editors), ``agent`` (the agent-step entrypoint),
 ``git-credential`` (git credential helper), ``demo`` (a whole task lifecycle on one machine),
 ``github-emulator`` (a local GitHub for ``serve --dev``), ``release`` (the versioned install
-bundle). Heavy subcommands live in their own modules and are imported on use.
+bundle), ``step`` (one step once, outside the sidecar). Heavy subcommands live in their own modules and are imported on use.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "github-emulator": (
         "pressplay.testing.dev:main",
         "start a GitHub emulator for serve --dev: its URL and a ready App key (pip install 'pressplay[testing]')",
+    ),
+    "step": (
+        "pressplay.step_cli:main",
+        "run one step once in this process (a pod of its own, when the plugin cannot answer)",
     ),
     "release": (
         "pressplay.release:main",
