@@ -20,6 +20,8 @@ agent. What is ours, and which Kubernetes part it plays:
   order, then all containers; restarts per ``restartPolicy``; ``pods/status`` written as a kubelet
   writes it (phase, container states with exit codes, reasons, termination messages, ``ready``,
   ``podIP``); a deleted pod's processes are killed.
+- eviction under node pressure (``eviction_manager.go``), on demand (:meth:`PodRun.evict`): the
+  containers are killed and the pod stays, phase Failed, reason Evicted.
 
 Not played: images (each command runs from this machine's PATH: the cached Go binaries, the venv),
 ``runAsUser`` and read-only root filesystems (processes run as the harness's user), probes (a running
@@ -106,6 +108,7 @@ class PodRun:
         self.mains = [Container(c, False) for c in pod["spec"].get("containers") or []]
         self.volumes: dict[str, Path] = {}
         self.deleted = threading.Event()
+        self.evicted = ""  # set by evict(): the eviction message
         self.phase = "Pending"
         self.message = ""
         self.reason = ""
@@ -378,6 +381,11 @@ class PodRun:
             return False
         return True
 
+    def evict(self, message: str) -> None:
+        """As the kubelet's eviction manager under node pressure (``eviction_manager.go`` evictPod):
+        every container is killed and the pod object stays, phase Failed, reason Evicted."""
+        self.evicted = message
+
     # -- status ----------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
         def cs(c: Container) -> dict[str, Any]:
@@ -492,6 +500,14 @@ class PodRun:
         self.phase = "Running"
         self.publish()
         while not self.deleted.is_set():
+            if self.evicted:
+                self.stop_all(grace=0.0)
+                for c in self.mains:
+                    if c.proc is not None:
+                        self._finish(c, c.proc.wait())
+                self.phase, self.reason, self.message = "Failed", "Evicted", self.evicted
+                self.publish()
+                return
             changed = False
             for c in self.mains:
                 if c.proc is not None and c.proc.poll() is not None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.engine.stack import Options, Stack
+from tests.engine.stack import TERMINAL, Options, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -116,3 +117,47 @@ def test_each_step_ending_in_error_is_reported_on_the_pr(faulty_plugin: Stack) -
     stack.plugin_errors(("acceptance", ""))
     name = task(1, "acceptancePath=.taskmaster/docs/task-1/acceptance.yaml")
     _check(stack, name, [(1, "acceptance", "")])
+
+
+EVICTED = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 12Mi."
+
+
+def test_an_evicted_agent_pod_still_gets_the_stop_reported(engine: Stack) -> None:
+    """After an eviction Argo keeps the Failed agent pod until the Workflow ends and errs every plugin
+    node still open or created later (``updateAgentPodStatus`` → ``markTaskSetNodesError``), the
+    ``report-stopped`` plugin step included; ``report-stopped-pod`` then posts the same sticky report
+    from a pod of its own (``pressplay step comment``)."""
+    stack = engine
+    args = ["submit", "--from", "workflowtemplate/task", "-p", f"repo={stack.github.repo}"]
+    args += ["-p", "taskId=1", "-p", "title=Greeting"]
+    name = stack.argo(*args, "-o", "name").stdout.strip().rsplit("/", 1)[-1]
+
+    # Once open-pr has answered (the report needs the PR's number); the next plugin step, ci's checks,
+    # is open or about to be.
+    def opened() -> bool:
+        status = stack.workflow(name).get("status", {})
+        assert status.get("phase") not in TERMINAL, stack.get_tree(name)
+        nodes = (status.get("nodes") or {}).values()
+        return any(n.get("displayName") == "open-pr" and n.get("phase") == "Succeeded" for n in nodes)
+
+    deadline = time.monotonic() + 600
+    while not opened():
+        assert time.monotonic() < deadline, stack.get_tree(name)
+        time.sleep(0.2)
+    agent = next(
+        r
+        for r in list(stack.kubelet.pods.values())
+        if r.name.startswith(f"{name}-") and r.name.endswith("-agent")
+    )
+    agent.evict(EVICTED)
+
+    wf = stack.wait(name)
+    tree = stack.get_tree(name)
+    assert wf["status"]["phase"] in ("Failed", "Error"), tree
+    nodes = list((wf["status"].get("nodes") or {}).values())
+    by_name = {n.get("displayName"): n for n in nodes}
+    errored = [n for n in nodes if n.get("type") == "Plugin" and n.get("phase") == "Error"]
+    assert errored and all("agent pod failed" in n.get("message", "") for n in errored), tree
+    assert by_name["report-stopped"]["phase"] == "Error", tree
+    assert by_name["report-stopped-pod"]["phase"] == "Succeeded", tree
+    _report_posted(stack, wf, 1)

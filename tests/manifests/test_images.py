@@ -169,6 +169,8 @@ def expected_agent_images(image: str) -> dict[str, str]:
         f"{AGENT_STEP}.containerSet.containers[1].image": "{{inputs.parameters.image}}",
         f"{AGENT_STEP}.containerSet.containers[2].image": image,
         f"{AGENT_STEP}.inputs.parameters.image": image,
+        # comment-pod (the stop report when the plugin errs) is a key holder too
+        "WorkflowTemplate/agent-step.spec.templates[1].container.image": image,
         "ConfigMap/pressplay-settings.data.agentImage": image,
     }
 
@@ -176,7 +178,7 @@ def expected_agent_images(image: str) -> dict[str, str]:
 def test_the_agent_image_is_one_literal_and_only_the_settings_choose_another(
     documents: list[Document],
 ) -> None:
-    """The key holders (checkout, push) always run the shipped image; the agent's container runs the
+    """The key holders (checkout, push, comment-pod) always run the shipped image; the agent's container runs the
     image the settings step answers (the admin's pressplay-settings ConfigMap, issue 14), never one a run
     or an event chose: no flow has an `image` Workflow argument, and every `image` argument a template
     passes is the settings step's output or its own input of that name (issue 18)."""

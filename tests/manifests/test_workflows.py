@@ -64,6 +64,9 @@ def test_only_agent_work_runs_in_a_container(objects: Objects) -> None:
             assert len(kinds) == 1, (flow, name, kinds)
             if (flow, name) == ("agent-step", "agent-step"):
                 assert kinds == {"containerSet"}
+            elif (flow, name) == ("agent-step", "comment-pod"):
+                # the stop report's pod, only when the plugin cannot answer (report-stopped errs)
+                assert kinds == {"container"}
             else:
                 assert kinds <= {"plugin", "dag", "steps"}, (flow, name, kinds)
             if "plugin" in tmpl:
@@ -74,7 +77,11 @@ def test_every_agent_call_gets_the_run_settings_and_a_known_profile(objects: Obj
     """Image, model, prompt text (base64, never in clear) and gates reach every agent call, from the
     settings step's outputs or the caller's inputs of the same name; every flow keeps a `prompt_mod`
     and a `model` argument for `argo submit -p` and begins with the settings step."""
-    agent_calls = [c for c in calls(objects) if (c[2].get("templateRef") or {}).get("name") == "agent-step"]
+    agent_calls = [
+        c
+        for c in calls(objects)
+        if c[2].get("templateRef") == {"name": "agent-step", "template": "agent-step"}
+    ]
     assert {args(c[2])["agent"] for c in agent_calls} == AGENTS
     for flow, name, call in agent_calls:
         given = args(call)

@@ -31,6 +31,10 @@ TASK_STEPS = (
 #: Runs instead of the rest when a step after ``open-pr`` fails: a report comment on the PR.
 ON_FAILURE_STEP = "report-stopped"
 
+#: Reports from a pod of its own when ``report-stopped`` errs (Argo errs every plugin node once the
+#: Workflow's agent pod failed); the demo has no agent pod to lose, so it never runs.
+ON_FAILURE_FALLBACK = "report-stopped-pod"
+
 #: Agent profile of each agent-step task of the DAG.
 AGENT_OF = {
     "author": "author",
