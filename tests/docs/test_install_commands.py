@@ -917,7 +917,7 @@ def check_argo(cmd: Command) -> None:
     argo = engine_cli("argo", "argo")
     argv = cmd.argv[1:]
     # Without the real CLI, the product half of the check still runs on a plain reading.
-    parsed = parse(argo, argv) if argo is not None else _plain_argo(argv)
+    parsed = parse(argo, argv) if argo is not None else _plain(argv, _ARGO_FLAGS)
     sub = parsed.path[0] if parsed.path else ""
     assert sub, f"`{cmd.text}`: no argo subcommand"
     if parsed.mention or cmd.elided:
@@ -965,15 +965,17 @@ def check_argo(cmd: Command) -> None:
     _syntax_only(argo, cmd)
 
 
-def _plain_argo(argv: tuple[str, ...]) -> Parsed:
-    short = {
-        "-n": "--namespace",
-        "-p": "--parameter",
-        "-l": "--selector",
-        "-o": "--output",
-        "-c": "--container",
-    }
-    with_value = {"--namespace", "--parameter", "--selector", "--output", "--container", "--from"}
+#: Without the built CLI: the short flags and the flags taking a value, per program.
+_ARGO_FLAGS = (
+    {"-n": "--namespace", "-p": "--parameter", "-l": "--selector", "-o": "--output", "-c": "--container"},
+    {"--namespace", "--parameter", "--selector", "--output", "--container", "--from"},
+)
+_HELM_FLAGS = ({"-n": "--namespace", "-f": "--values"}, {"--namespace", "--values", "--set"})
+
+
+def _plain(argv: tuple[str, ...], flags: tuple[dict[str, str], set[str]]) -> Parsed:
+    """Split ``argv`` into the subcommand path, flags and positionals without the CLI's --help."""
+    short, with_value = flags
     out = Parsed()
     i = 0
     while i < len(argv):
@@ -1041,7 +1043,7 @@ def values_has(path: str) -> bool:
 def check_helm(cmd: Command) -> None:
     helm = engine_cli("helm", "helm")
     argv = cmd.argv[1:]
-    parsed = parse(helm, argv) if helm is not None else _plain_helm(argv)
+    parsed = parse(helm, argv) if helm is not None else _plain(argv, _HELM_FLAGS)
     if len(parsed.positionals) >= 2:
         chart = parsed.positionals[1]
         assert (REPO / chart / "Chart.yaml").is_file(), (
@@ -1057,28 +1059,6 @@ def check_helm(cmd: Command) -> None:
             key = assignment.partition("=")[0]
             assert values_has(key), f"`{cmd.text}`: charts/pressplay/values.yaml has no {key}"
     _syntax_only(helm, cmd)
-
-
-def _plain_helm(argv: tuple[str, ...]) -> Parsed:
-    short = {"-n": "--namespace", "-f": "--values"}
-    with_value = {"--namespace", "--values", "--set"}
-    out = Parsed()
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok.startswith("-"):
-            name, eq, value = tok.partition("=")
-            name = short.get(name, name)
-            if name in with_value and not eq:
-                i += 1
-                value = argv[i]
-            out.flags.setdefault(name, []).append(value or "true")
-        elif not out.path:
-            out.path.append(tok)
-        else:
-            out.positionals.append(tok)
-        i += 1
-    return out
 
 
 def check_pip(cmd: Command) -> None:
