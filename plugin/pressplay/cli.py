@@ -5,7 +5,8 @@ plugin.yaml), ``docs`` (regenerate generated docs), ``lint`` (check rendered man
 (JSON Schema of the steps' arguments, for editors), ``agent`` (the agent-step entrypoint),
 ``git-credential`` (git credential helper), ``demo`` (a whole task lifecycle on one machine),
 ``github-emulator`` (a local GitHub for ``serve --dev``), ``release`` (the versioned install
-bundle), ``step`` (one step once, outside the sidecar). Heavy subcommands live in their own modules and are imported on use.
+bundle), ``step`` (one step once, outside the sidecar). Heavy subcommands live in their own modules
+and are imported on use.
 """
 
 from __future__ import annotations
