@@ -159,6 +159,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "target": f"<= {ratio['target']}x",
                 "passed": ratio["passed"],
                 "steal": ratio["steal"],
+                "floor": ratio.get("floor"),
+                "reachable": None if ratio.get("floor") is None else ratio["floor"] <= ratio["target"],
             }
         )
     foot = report.get("footprint")
@@ -178,6 +180,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "value": foot["idle"]["rss_mib"],
                 "target": f"<= {goals['idle_rss_mib']} (bare Flask {foot['flask_noop_idle']['rss_mib']} + 8)",
                 "passed": foot["idle"]["rss_mib"] <= goals["idle_rss_mib"],
+                **_floor(foot, "idle_rss_mib"),
             }
         )
         if foot.get("github_loaded"):
@@ -187,9 +190,18 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "value": foot["github_loaded"]["rss_mib"],
                     "target": f"<= {goals['github_loaded_rss_mib']} (bare Flask + 24)",
                     "passed": foot["github_loaded"]["rss_mib"] <= goals["github_loaded_rss_mib"],
+                    **_floor(foot, "github_loaded_rss_mib"),
                 }
             )
     return rows
+
+
+def _floor(foot: dict[str, Any], key: str) -> dict[str, Any]:
+    """A memory target's floor (bench.floor) and whether the target is above it."""
+    floor = foot.get("floors", {}).get(key)
+    if floor is None:
+        return {}
+    return {"floor": floor, "reachable": floor <= foot["targets"][key]}
 
 
 def print_targets(report: dict[str, Any]) -> None:
@@ -199,9 +211,20 @@ def print_targets(report: dict[str, Any]) -> None:
         for row in rows:
             steal = f"  (steal {row['steal']:.0%})" if row.get("steal") is not None else ""
             verdict = "PASS" if row["passed"] else "FAIL"
-            print(f"  {verdict}  {row['what']:<48} {row['value']:>8}  target {row['target']}{steal}")
+            floor = ""
+            if row.get("floor") is not None:
+                floor = f"  floor {row['floor']}" + ("" if row["reachable"] else ": target below its floor")
+            print(f"  {verdict}  {row['what']:<48} {row['value']:>8}  target {row['target']}{steal}{floor}")
         failed = sum(1 for row in rows if not row["passed"])
-        print(f"  {len(rows) - failed} of {len(rows)} targets met")
+        below = sum(1 for row in rows if row.get("reachable") is False)
+        print(
+            f"  {len(rows) - failed} of {len(rows)} targets met; {below} below the floor of the required stack"
+        )
+        if below:
+            print(
+                "  (floor: what flask-noop, the round trips through urllib3 or the required imports cost alone;"
+            )
+            print("   bench/floor.py)")
     print(
         f"\nCPU stolen by the hypervisor during the run: {report['steal']:.1%}; load average at start "
         f"{report['machine']['loadavg_at_start']}, at the end {report['loadavg_at_end']}"

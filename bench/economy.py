@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.common import Server, free_port
 from bench.sidecar import WORKFLOW, Serve, pressplay_argv, request_body
@@ -440,9 +441,47 @@ def poll_304_server(serve: Serve, lean: bool = False) -> Callable[[str], Any]:
                         "rate_limit_points": sum(r.cost for r in reqs),
                     }
 
-                yield srv, body, counters
+                def floor() -> dict[str, Any]:
+                    """The client CPU of one of this poll's round trips alone (bench.floor), and how many
+                    GitHub requests one poll makes (counted on one more poll)."""
+                    gh.reset_requests()
+                    check_answer(srv.port, body, token, lambda s, _d: s == 200, "poll-304")
+                    polled = [r for r in gh.requests if r.status == 304]
+                    requests_per_poll = len(gh.requests)
+                    return {**_round_trip_floor(gh, polled), "requests_per_poll": requests_per_poll}
+
+                yield srv, body, counters, floor
 
     return start
+
+
+def _round_trip_floor(gh: Any, polled: list[Any]) -> dict[str, Any]:
+    """:func:`bench.floor.round_trip` on the first URL the poll asked (answered 304), with the
+    headers the sidecar sends, a token of the repository's installation and the URL's current ETag."""
+    import urllib3
+
+    from bench.floor import round_trip
+    from pressplay.github._client import API_VERSION, USER_AGENT
+
+    if not polled:
+        raise RuntimeError("the poll made no conditional request: nothing to measure a floor on")
+    first = polled[0]
+    url = gh.url + first.path + (f"?{urlencode(first.query)}" if first.query else "")
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Accept-Encoding": "gzip",
+        "User-Agent": USER_AGENT,
+        "X-GitHub-Api-Version": API_VERSION,
+        "Authorization": f"token {gh.installation_token(REPO.split('/')[0])}",
+    }
+    fresh = urllib3.request("GET", url, headers=headers, retries=False)
+    etag = fresh.headers.get("ETag")
+    if fresh.status != 200 or not etag:
+        raise RuntimeError(f"GET {first.path} answered {fresh.status} without an ETag")
+    measured = round_trip(url, {**headers, "If-None-Match": etag})
+    if measured["statuses"] != [304]:
+        raise RuntimeError(f"the floor's requests were answered {measured['statuses']}, not 304")
+    return measured
 
 
 __all__ = ["economy", "poll_304_server", "simulate_naive", "simulate_pressplay"]

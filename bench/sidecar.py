@@ -37,6 +37,7 @@ from bench.common import (
     tree_cpu_s,
     tree_memory,
 )
+from bench.floor import cpu_floor, import_costs
 from bench.loadgen import LoadResult, load
 
 WORKFLOW = {
@@ -325,14 +326,22 @@ def overhead(
         )
         memory["under_load_bad_args"] = peak
 
+    floors: dict[str, dict[str, Any]] = {}
     for name, factory in (polls or {}).items():
         log(f"pressplay serve ({serve.label}), {name} against the GitHub emulator")
-        with factory(token) as (srv, body, counters):
+        with factory(token) as (srv, body, counters, floor):
             results, peak = _measure(
                 srv, body, token, concurrencies, duration_s, wrk, warmup, in_process_peer=True
             )
-            record(name, "pressplay", results, counters())
+            seen = counters()
+            record(name, "pressplay", results, seen)
             memory[f"under_load_{name}"] = peak
+            trip = floor()
+            floors[name] = trip
+            log(
+                f"  floor: one conditional GET's client CPU alone {trip['urllib3_us']:.1f} us with urllib3, "
+                f"{trip['socket_us']:.1f} us with a raw socket; {trip['requests_per_poll']} per poll"
+            )
 
     ratios: dict[str, Any] = {}
     for conc in concurrencies:
@@ -348,10 +357,18 @@ def overhead(
                 else None
             )
             target = CPU_TARGETS.get(path)
+            floor_ratio = socket_floor = None
+            trip = floors.get(path)
+            if trip and base.get("server_cpu_ms"):
+                floor_ratio = cpu_floor(base["server_cpu_ms"], trip["urllib3_us"], trip["requests_per_poll"])
+                socket_floor = cpu_floor(base["server_cpu_ms"], trip["socket_us"], trip["requests_per_poll"])
             ratios[f"{path}@{conc}"] = {
                 "cpu_vs_flask": cpu_ratio,
                 "target": target,
                 "passed": None if cpu_ratio is None or target is None else cpu_ratio <= target,
+                # the least the ratio can be with urllib3 (with any client: socket_floor), bench.floor
+                "floor": floor_ratio,
+                "socket_floor": socket_floor,
                 "flask_over_path": round(base["rps"] / mine["rps"], 3),
                 "throughput_vs_flask": round(mine["rps"] / base["rps"], 3),
                 "p99_vs_flask": round(mine["p99_ms"] / max(base["p99_ms"], 0.001), 3),
@@ -364,6 +381,7 @@ def overhead(
         "threads": serve.threads,
         "runs": runs,
         "ratios": ratios,
+        "floors": floors,
         "memory": memory,
     }
 
@@ -393,6 +411,7 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
                 time.sleep(1.0)
                 flask_idle = tree_memory(fsrv.proc.pid)
     loaded = _loaded_memory(serve, token)
+    costs = import_costs()
     result = {
         "worker_class": serve.worker_class,
         "workers": serve.workers,
@@ -416,6 +435,15 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
             "idle_rss_mib": round(flask_idle["rss_mib"] + IDLE_RSS_MARGIN_MIB, 1),
             "github_loaded_rss_mib": round(flask_idle["rss_mib"] + LOADED_RSS_MARGIN_MIB, 1),
         },
+        # the least the tree can hold: bare Flask's + what the required libraries add to a worker
+        # (bench.floor: imports only, a lower bound)
+        "import_costs": costs,
+        "floors": {
+            "idle_rss_mib": round(flask_idle["rss_mib"] + costs["pydantic_mib"], 1),
+            "github_loaded_rss_mib": round(
+                flask_idle["rss_mib"] + costs["pydantic_mib"] + costs["github_stack_mib"], 1
+            ),
+        },
     }
     log(
         f"  cold start median {result['cold_start_s']['median']} s (max {result['cold_start_s']['max']} s; "
@@ -423,6 +451,10 @@ def footprint(serve: Serve, starts: int = 5, log: Callable[[str], None] = print)
         f"idle tree RSS {idle['rss_mib']} MiB PSS {idle['pss_mib']} MiB ({idle['processes']} processes); "
         f"bare flask tree RSS {flask_idle['rss_mib']} MiB"
         + (f"; with the GitHub client loaded {loaded['rss_mib']} MiB" if loaded else "")
+    )
+    log(
+        f"  floor: pydantic and one model add {costs['pydantic_mib']} MiB to a bare Flask worker, urllib3, "
+        f"githubkit and cryptography another {costs['github_stack_mib']} MiB (imports alone)"
     )
     return result
 
@@ -444,7 +476,7 @@ def _loaded_memory(serve: Serve, token: str) -> dict[str, Any] | None:
         from bench.economy import poll_304_server
     except ImportError:
         return None
-    with poll_304_server(serve)(token) as (srv, _body, _counters):
+    with poll_304_server(serve)(token) as (srv, _body, _counters, _floor):
         assert srv.proc is not None
         time.sleep(1.0)
         _settled(srv.proc.pid, 1 + (serve.workers or 1))
@@ -505,7 +537,7 @@ def _matrix_poll(serve: Serve, token: str, wrk: str | None, duration_s: float) -
         from bench.economy import poll_304_server
     except ImportError:
         return None
-    with poll_304_server(serve)(token) as (srv, body, _counters):
+    with poll_304_server(serve)(token) as (srv, body, _counters, _floor):
         results, peak = _measure(srv, body, token, [16], duration_s, wrk, 1.0, in_process_peer=True)
     res = results[0]
     return {
