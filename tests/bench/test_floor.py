@@ -15,7 +15,6 @@ def test_a_floor_is_flask_noop_plus_the_round_trips_as_a_multiple_of_flask_noop(
 
 
 def test_the_round_trip_floor_times_the_polls_own_conditional_get_answered_304() -> None:
-    from bench.common import Server  # noqa: F401 - bench importable from the checkout
     from bench.economy import REPO, _round_trip_floor
 
     from pressplay.testing.github_emulator import GitHubEmulator
@@ -37,6 +36,7 @@ def test_the_round_trip_floor_times_the_polls_own_conditional_get_answered_304()
         polled = [r for r in gh.requests if r.path.endswith("/check-runs")]
         trip = _round_trip_floor(gh, polled)
     assert trip["statuses"] == [304]
+    assert trip["answer_bytes"] > 0
     # a raw socket does strictly less than urllib3 with the same bytes on the wire
     assert 0 < trip["socket_us"] < trip["urllib3_us"]
 
