@@ -213,7 +213,10 @@ def print_targets(report: dict[str, Any]) -> None:
             verdict = "PASS" if row["passed"] else "FAIL"
             floor = ""
             if row.get("floor") is not None:
-                floor = f"  floor {row['floor']}" + ("" if row["reachable"] else ": target below its floor")
+                # what pressplay's own code adds over the floor: the part a change here can move
+                over = round(float(row["value"]) - float(row["floor"]), 3)
+                floor = f"  floor {row['floor']} (+{over} ours)"
+                floor += "" if row["reachable"] else ": target below its floor"
             print(f"  {verdict}  {row['what']:<48} {row['value']:>8}  target {row['target']}{steal}{floor}")
         failed = sum(1 for row in rows if not row["passed"])
         below = sum(1 for row in rows if row.get("reachable") is False)
