@@ -6,15 +6,16 @@ with that stack instead of being reported as one more miss:
 
 - **CPU of a poll.** A ``checks`` poll is a whole request (what flask-noop costs) plus one or two
   conditional GETs to GitHub through urllib3 (the HTTP library the brief prescribes). The client side
-  of one such round trip is measured alone, single-threaded and pinned like the sidecar, against the
-  run's own GitHub emulator answering 304 with the poll's own URL, token and ETag: pressplay's code is
-  not in it. ``floor = (flask-noop + k × round trip) / flask-noop``, k the GitHub requests per poll.
-  A raw socket sending the same bytes and reading the same answer is measured too: the floor of *any*
-  HTTP client in Python.
+  of one such round trip is measured alone, single-threaded and pinned like the sidecar, with the
+  poll's own URL, token, headers and ETag, against a replay of the run's GitHub emulator's exact 304
+  answer (served from the other CPUs, so nothing is waited for but the loopback); the figure is the
+  least of five batches. pressplay's code is not in it. ``floor = (flask-noop + k × round trip) /
+  flask-noop``, k the GitHub requests of one poll. A raw socket sending the same bytes and reading
+  the same answer is measured too: the floor of *any* HTTP client in Python.
 - **Memory of a worker.** A fresh interpreter with gunicorn's gthread worker and Flask loaded (bare
   Flask's worker) is measured, then after importing what the sidecar cannot run without: pydantic with
   one model built (its wire and settings models), and, once it has called GitHub, urllib3, githubkit
-  (the App's calls, signed with its JWT) and cryptography (the App's key). Imports only, no key loaded
+  (the App's calls), cryptography and PyJWT (the App's key and its JWT). Imports only, no key loaded
   and nothing signed: a lower bound.
 
 ``python -m bench.floor round-trip`` (the URL and headers as JSON on stdin: the headers hold a token)
