@@ -299,6 +299,42 @@ def test_workflow_dispatch_creates_a_run_that_completes(gh: GitHubEmulator, http
     )
 
 
+def test_a_runs_display_title_is_its_workflows_run_name_rendered_like_actions(
+    gh: GitHubEmulator, http: httpx.Client
+) -> None:
+    """Actions titles a run with the workflow file's ``run-name`` (``github`` and ``inputs`` contexts;
+    a missing property renders empty) and falls back to the workflow's name without one."""
+    path = ".github/workflows/deploy.yml"
+    text = (
+        "name: Deploy\n"
+        'run-name: "${{ github.workflow }} ${{ inputs.pressplay_id }} to ${{ github.event.inputs.env }}'
+        ' by ${{ github.actor }}${{ inputs.missing }} on ${{ github.ref_name }} dry=${{ inputs.dry }}"\n'
+        "on: {workflow_dispatch: {inputs: {pressplay_id: {}, env: {}, dry: {type: boolean}}}}\n"
+        "jobs: {}\n"
+    )
+    gh.push(R, "main", {path: text}, message="Add deploy")
+    gh.add_workflow(R, path, "Deploy")
+    resp = http.post(
+        f"/repos/{R}/actions/workflows/deploy.yml/dispatches",
+        json={
+            "ref": "main",
+            "inputs": {"pressplay_id": "pp-1a2b", "env": "prod", "dry": False},
+            "return_run_details": True,
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    run = http.get(f"/repos/{R}/actions/runs/{resp.json()['workflow_run_id']}").json()
+    assert run["display_title"] == f"Deploy pp-1a2b to prod by {run['actor']['login']} on main dry=false"
+
+    gh.push(R, "main", {path: text.replace("run-name", "# run-name")}, message="No run-name")
+    resp = http.post(
+        f"/repos/{R}/actions/workflows/deploy.yml/dispatches",
+        json={"ref": "main", "inputs": {"pressplay_id": "pp-3c4d"}, "return_run_details": True},
+    )
+    run = http.get(f"/repos/{R}/actions/runs/{resp.json()['workflow_run_id']}").json()
+    assert run["display_title"] == "Deploy"
+
+
 # -- git import -------------------------------------------------------------------------------------------
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs the git CLI")
 def test_sync_from_a_local_bare_repository(gh: GitHubEmulator, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ whole step through real HTTP (agent emulator → sidecar → GitHub emulator).""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from pressplay.github import GitHubPermanentError, reset_clients
@@ -158,26 +156,6 @@ def test_bad_args_name_the_problem(override: dict[str, Any], needle: str) -> Non
 REPO = "acme/api"
 WORKFLOW_PATH = ".github/workflows/deploy.yml"
 OUTPUTS = ["runId", "url", "conclusion", "status", "correlationId", "summary"]
-_EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
-
-
-def render_run_name(text: str, workflow_name: str, inputs: dict[str, Any]) -> str | None:
-    """GitHub's rendering of ``run-name`` for a dispatched run (the expressions we document)."""
-    doc = yaml.safe_load(text)
-    run_name = doc.get("run-name") if isinstance(doc, dict) else None
-    if not isinstance(run_name, str):
-        return None
-
-    def value(match: re.Match[str]) -> str:
-        expr = match.group(1)
-        if expr == "github.workflow":
-            return workflow_name
-        for prefix in ("inputs.", "github.event.inputs."):
-            if expr.startswith(prefix):
-                return str(inputs.get(expr[len(prefix) :], ""))
-        return ""
-
-    return _EXPR.sub(value, run_name)
 
 
 class Clock:
@@ -204,26 +182,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def gh(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubEmulator]:
+def gh(clock: Clock) -> Iterator[GitHubEmulator]:
     with GitHubEmulator(clock=clock) as emulator:
         emulator.create_repo(REPO, files={"README.md": "# api\n", WORKFLOW_PATH: GOOD_WORKFLOW})
         emulator.add_workflow(REPO, WORKFLOW_PATH, name="Deploy")
-        original = emulator.run_workflow
-
-        def run_workflow(repo: str, workflow: str | int, **kwargs: Any) -> int:
-            """Give dispatched runs the display title GitHub renders from the file's ``run-name``."""
-            run_id = original(repo, workflow, **kwargs)
-            with emulator.lock:
-                state = emulator.repo_state(repo)
-                run = state.runs[run_id]
-                wf = state.workflows[run.workflow_id]
-                text = state.commits[run.head_sha].tree.get(wf.path)
-                if text is not None and run.display_title == wf.name:
-                    title = render_run_name(text.decode(), wf.name, dict(run.inputs))
-                    run.display_title = title or wf.name
-            return run_id
-
-        monkeypatch.setattr(emulator, "run_workflow", run_workflow)
         yield emulator
     reset_clients()
 

@@ -16,6 +16,7 @@ from random import Random
 from typing import Any
 
 import jwt
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -142,6 +143,54 @@ def _check_status_state(state: str, where: str) -> None:
             f"{where}: {state!r} is not a commit status state GitHub has; use one of "
             f"{', '.join(sorted(STATUS_STATES))}"
         )
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+def _display_title(
+    commit: Any,
+    path: str,
+    workflow_name: str,
+    event: str,
+    branch: str,
+    actor: str,
+    inputs: Mapping[str, Any] | None,
+) -> str:
+    """A run's ``display_title`` as Actions sets it: the workflow file's ``run-name`` at the run's
+    commit, its ``${{ }}`` expressions rendered from the ``github`` and ``inputs`` contexts (the only
+    two ``run-name`` may use; a missing property renders empty), else the workflow's name."""
+    text = commit.tree.get(path) if commit is not None else None
+    try:
+        doc = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        doc = None
+    run_name = doc.get("run-name") if isinstance(doc, dict) else None
+    if not isinstance(run_name, str):
+        return workflow_name
+    given = {str(k): v for k, v in (inputs or {}).items()}
+    github = {
+        "workflow": workflow_name,
+        "event_name": event,
+        "ref_name": branch,
+        "ref": f"refs/heads/{branch}",
+        "actor": actor,
+        "sha": commit.sha,
+    }
+
+    def text_of(value: Any) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    def render(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        for prefix in ("inputs.", "github.event.inputs."):
+            if expression.startswith(prefix):
+                return text_of(given.get(expression[len(prefix) :], ""))
+        if expression.startswith("github."):
+            return text_of(github.get(expression[len("github.") :], ""))
+        return ""
+
+    return _EXPRESSION.sub(render, run_name).strip() or workflow_name
 
 
 class GitHubEmulator:
@@ -1223,7 +1272,9 @@ class GitHubEmulator:
                 updated_at=self.now(),
                 run_started_at=self.now(),
                 inputs=dict(inputs or {}),
-                display_title=wf.name,
+                display_title=_display_title(
+                    state.commits.get(sha), wf.path, wf.name, event, branch, actor, inputs
+                ),
             )
             check = self._new_check_run(
                 state,
