@@ -443,7 +443,7 @@ def poll_304_server(serve: Serve, lean: bool = False) -> Callable[[str], Any]:
 
                 def floor() -> dict[str, Any]:
                     """The client CPU of one of this poll's round trips alone (bench.floor), and how many
-                    GitHub requests one poll makes (counted on one more poll)."""
+                    GitHub requests one poll makes."""
                     # polls the load left in flight still call GitHub for a moment: let them end, and
                     # count the least of three polls (a straggler can only add requests)
                     time.sleep(1.0)
@@ -467,19 +467,13 @@ def _round_trip_floor(gh: Any, polled: list[Any]) -> dict[str, Any]:
     import urllib3
 
     from bench.floor import round_trip
-    from pressplay.github._client import API_VERSION, USER_AGENT
+    from pressplay.github._client import INSTALLATION_HEADERS
 
     if not polled:
         raise RuntimeError("the poll made no conditional request: nothing to measure a floor on")
     first = polled[0]
     url = gh.url + first.path + (f"?{urlencode(first.query)}" if first.query else "")
-    headers = {
-        "Accept": "application/vnd.github+json",
-        "Accept-Encoding": "gzip",
-        "User-Agent": USER_AGENT,
-        "X-GitHub-Api-Version": API_VERSION,
-        "Authorization": f"token {gh.installation_token(REPO.split('/')[0])}",
-    }
+    headers = {**INSTALLATION_HEADERS, "Authorization": f"token {gh.installation_token(REPO.split('/')[0])}"}
     fresh = urllib3.request("GET", url, headers=headers, retries=False)
     etag = fresh.headers.get("ETag")
     if fresh.status != 200 or not etag:

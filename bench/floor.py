@@ -80,15 +80,11 @@ def measure_round_trip(url: str, headers: Mapping[str, str], n: int = ROUND_TRIP
     its installation pool (``GitHubClients``: no retries, redirects followed, kept alive), and through a
     raw kept-alive socket that only sends the request's bytes and reads up to the end of the answer's
     headers (a 304 has no body)."""
-    import urllib3
-
-    from pressplay.github._client import REQUEST_TIMEOUT
+    from pressplay.github._client import REQUEST_TIMEOUT, installation_pool
 
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
-    timeout = urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT)
-    pool = urllib3.connection_from_url(url, maxsize=4, block=False, retries=retries, timeout=timeout)
+    pool = installation_pool(f"{parts.scheme}://{parts.netloc}", maxsize=4)
     statuses: set[int] = set()
 
     def with_urllib3() -> None:
@@ -103,22 +99,9 @@ def measure_round_trip(url: str, headers: Mapping[str, str], n: int = ROUND_TRIP
     sock = socket.create_connection((host, parts.port or 80), timeout=REQUEST_TIMEOUT)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def read_more(answer: bytes) -> bytes:
-        more = sock.recv(65536)
-        if not more:
-            raise ConnectionError("the server closed the connection")
-        return answer + more
-
     def with_socket() -> None:
         sock.sendall(request)
-        answer = sock.recv(65536)
-        while b"\r\n\r\n" not in answer:
-            answer = read_more(answer)
-        head, _, body = answer.partition(b"\r\n\r\n")
-        length = _LENGTH.search(head)
-        while length is not None and len(body) < int(length.group(1)):
-            body = read_more(body)
-        statuses.add(int(head.split(b" ", 2)[1]))
+        statuses.add(int(_read_answer(sock).split(b" ", 2)[1]))
 
     socket_us = _timed(with_socket, n)
     sock.close()
@@ -166,6 +149,25 @@ def _child(argv: Sequence[str], role: str, stdin: str = "") -> dict[str, Any]:
     return result
 
 
+def _read_answer(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 answer from a kept-alive ``sock``: its headers and ``Content-Length`` bytes."""
+
+    def more(data: bytes) -> bytes:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return data + chunk
+
+    answer = more(b"")
+    while b"\r\n\r\n" not in answer:
+        answer = more(answer)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = _LENGTH.search(head)
+    while length is not None and len(body) < int(length.group(1)):
+        body = more(body)
+    return head + b"\r\n\r\n" + body
+
+
 def _request_bytes(target: str, netloc: str, headers: Mapping[str, str]) -> bytes:
     raw = f"GET {target} HTTP/1.1\r\nHost: {netloc}\r\n"
     raw += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
@@ -178,20 +180,7 @@ def capture_answer(url: str, headers: Mapping[str, str]) -> bytes:
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as sock:
         sock.sendall(_request_bytes(target, parts.netloc, headers))
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            more = sock.recv(65536)
-            if not more:
-                break
-            answer += more
-        head, _, body = answer.partition(b"\r\n\r\n")
-        length = _LENGTH.search(head)
-        while length is not None and len(body) < int(length.group(1)):
-            more = sock.recv(65536)
-            if not more:
-                break
-            body += more
-    return head + b"\r\n\r\n" + body
+        return _read_answer(sock)
 
 
 def replay(answer: bytes) -> None:

@@ -333,8 +333,7 @@ def overhead(
             results, peak = _measure(
                 srv, body, token, concurrencies, duration_s, wrk, warmup, in_process_peer=True
             )
-            seen = counters()
-            record(name, "pressplay", results, seen)
+            record(name, "pressplay", results, counters())
             memory[f"under_load_{name}"] = peak
             trip = floor()
             floors[name] = trip

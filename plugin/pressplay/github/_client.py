@@ -53,6 +53,13 @@ POOL_CONNECTIONS = 32
 API_VERSION = "2022-11-28"
 USER_AGENT = "pressplay (GitHub App)"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+#: The headers of every installation call but its ``Authorization`` (``GitHubClients._as_installation``).
+INSTALLATION_HEADERS: Mapping[str, str] = {
+    "Accept": "application/vnd.github+json",
+    "Accept-Encoding": "gzip",
+    "User-Agent": USER_AGENT,
+    "X-GitHub-Api-Version": API_VERSION,
+}
 _SETTINGS_HINT = (
     "set PRESSPLAY_GITHUB_APP_ID (the App's id) and PRESSPLAY_GITHUB_PRIVATE_KEY_FILE (the path of the "
     "App's private key PEM, mounted from a Secret) or PRESSPLAY_GITHUB_PRIVATE_KEY (the PEM itself, from a Secret)"
@@ -221,6 +228,23 @@ def _read_private_key(path: Path | None, inline: SecretStr | None = None) -> str
     return _check_pem(text, f"PRESSPLAY_GITHUB_PRIVATE_KEY_FILE {str(path)!r}")
 
 
+def _pool_options() -> dict[str, Any]:
+    # no retries (the requeue retries); follow GitHub's redirects (renamed repositories), and
+    # urllib3 drops the Authorization header when a redirect leaves the host
+    return {
+        "retries": urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5),
+        "timeout": urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT),
+    }
+
+
+def installation_pool(api_url: str, maxsize: int = POOL_CONNECTIONS) -> urllib3.HTTPConnectionPool:
+    """The kept-alive connection pool to the API host that every installation call goes through."""
+    pool: urllib3.HTTPConnectionPool = urllib3.connection_from_url(
+        api_url, maxsize=maxsize, block=False, **_pool_options()
+    )
+    return pool
+
+
 class GitHubClients:
     """GitHub access for one App configuration: one per process and settings (see :func:`clients_for`).
 
@@ -247,18 +271,12 @@ class GitHubClients:
         self.__private_key = _read_private_key(settings.github_private_key_file, settings.github_private_key)
         self._app_transport = transport
         self._app: AppSession | None = None
-        # no retries (the requeue retries); follow GitHub's redirects (renamed repositories), and
-        # urllib3 drops the Authorization header when a redirect leaves the host
-        retries = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
-        timeout = urllib3.Timeout(connect=REQUEST_TIMEOUT, read=REQUEST_TIMEOUT)
         self._pool = urllib3.PoolManager(
-            num_pools=4, maxsize=POOL_CONNECTIONS, block=False, retries=retries, timeout=timeout
+            num_pools=4, maxsize=POOL_CONNECTIONS, block=False, **_pool_options()
         )
         # The hot path: the API host's own pool, used without the pool manager's per-request URL
         # parsing and pool lookup; redirects (rare) are handed to the manager above.
-        self._api_pool = urllib3.connection_from_url(
-            self.api_url, maxsize=POOL_CONNECTIONS, block=False, retries=retries, timeout=timeout
-        )
+        self._api_pool = installation_pool(self.api_url)
         self._api_prefix = urlsplit(self.api_url).path.rstrip("/")
         self._lock = threading.RLock()
         self._installations: dict[str, int] = {}
@@ -531,14 +549,7 @@ class GitHubClients:
         if params:
             query = ("&" if "?" in full else "?") + urlencode(params)
             full += query
-        sent = {
-            "Accept": "application/vnd.github+json",
-            "Accept-Encoding": "gzip",
-            "User-Agent": USER_AGENT,
-            "X-GitHub-Api-Version": API_VERSION,
-            **(headers or {}),
-            "Authorization": f"token {token}",
-        }
+        sent = {**INSTALLATION_HEADERS, **(headers or {}), "Authorization": f"token {token}"}
         payload = None
         if json is not None:
             payload = jsonlib.dumps(json, separators=(",", ":")).encode()
